@@ -1,1 +1,3 @@
+//! The `bpelgate` command.
+
 fn main() {}
