@@ -1,7 +1,9 @@
 //! The BPEL compiler: parse (BPEL → AST with positions), resolve (WSDL/XSD/plnk/properties),
 //! check (static analysis, SA codes), lower (AST → [`crate::model::Process`]).
 
+pub mod ast;
 pub mod diag;
+pub mod parse;
 
 use std::path::Path;
 

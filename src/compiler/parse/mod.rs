@@ -1,0 +1,1 @@
+//! BPEL documents → [`super::ast::Process`], with diagnostics for what does not fit.
