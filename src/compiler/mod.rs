@@ -2,6 +2,7 @@
 //! check (static analysis, SA codes), lower (AST → [`crate::model::Process`]).
 
 pub mod ast;
+pub mod check;
 pub mod diag;
 pub mod parse;
 
