@@ -5,6 +5,7 @@
 
 pub mod ast;
 pub mod error;
+pub mod functions;
 pub mod parse;
 
 pub use ast::{Expr, Language, Name, VarRef};

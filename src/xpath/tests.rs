@@ -496,3 +496,129 @@ fn resolve_prefixes() {
     // XPath 1.0 name tests never take the default namespace.
     assert_eq!(n.ns.as_deref(), Some(""));
 }
+
+fn check(text: &str, lang: Language) -> Vec<(ErrorKind, String)> {
+    let mut ns = ns();
+    ns.extend([
+        ("ode".to_owned(), super::functions::ODE_EXT_NS.to_owned()),
+        ("b11".to_owned(), super::functions::BPEL11_NS.to_owned()),
+        (
+            "b04".to_owned(),
+            super::functions::BPEL20_DRAFT_NS.to_owned(),
+        ),
+        ("xs".to_owned(), super::functions::XS_NS.to_owned()),
+        ("fn".to_owned(), super::functions::FN_NS.to_owned()),
+        (
+            "xdt".to_owned(),
+            super::functions::XPATH_DATATYPES_NS.to_owned(),
+        ),
+    ]);
+    let mut e = parse(text, lang).unwrap();
+    e.resolve(&ns).unwrap();
+    super::functions::check_functions(&e, lang)
+        .into_iter()
+        .map(|e| (e.kind, e.to_string()))
+        .collect()
+}
+
+#[test]
+fn function_table() {
+    use super::functions::{Arity, XPATH1_CORE};
+    assert_eq!(XPATH1_CORE.len(), 27);
+    assert!(check("concat('a', substring('abc', 1, 2), string())", XPath1).is_empty());
+    assert!(check("bpel:getVariableProperty('v', 'p:x')", XPath1).is_empty());
+    assert!(check("bpel:doXslTransform('u', $v)", XPath1).is_empty());
+    assert!(check("bpel:doXslTransform('u', $v, 'a', 1, 'b', 2)", XPath1).is_empty());
+    assert!(
+        check(
+            "b11:getVariableData('v', 'p', '/a') + b11:getLinkStatus('l')",
+            XPath1
+        )
+        .is_empty()
+    );
+    assert!(check("b04:getVariableData('v')", XPath1).is_empty());
+    assert!(check("ode:splitToElements($v, ',', 'chunk')", XPath1).is_empty());
+    assert!(
+        check(
+            "ode:composeUrl($t, $pairs) | ode:composeUrl($t, 'n', 'v')",
+            XPath1
+        )
+        .is_empty()
+    );
+    assert!(check("ode:insert-before($a, $b, $c) | ode:delete($a)", XPath1).is_empty());
+    assert!(check("xdt:dayTimeDuration('PT1H')", XPath2).is_empty());
+    assert!(check("fn:upper-case('a') eq upper-case(xs:string(1))", XPath2).is_empty());
+
+    assert_eq!(
+        check("bpel:getBadFunction()", XPath1),
+        [(
+            ErrorKind::UnknownFunction,
+            "unknown function bpel:getBadFunction; the BPEL namespace defines \
+             getVariableProperty and doXslTransform at offset 0"
+                .to_owned()
+        )]
+    );
+    assert_eq!(
+        check("b11:doXslTransform('a', 'b')", XPath1)[0].1,
+        "unknown function b11:doXslTransform; the BPEL4WS 1.1 namespace defines \
+         getVariableData, getVariableProperty and getLinkStatus at offset 0"
+    );
+    assert_eq!(
+        check("1 + bpel:getVariableProperty('v')", XPath1),
+        [(
+            ErrorKind::Arity,
+            "function bpel:getVariableProperty takes 2 arguments, not 1 at offset 4".to_owned()
+        )]
+    );
+    assert_eq!(
+        check("bpel:doXslTransform('u', $v, 'a')", XPath1)[0].1,
+        "function bpel:doXslTransform takes 2 arguments followed by name/value pairs, not 3 at offset 0"
+    );
+    assert_eq!(
+        check("ode:composeUrl($t, 'n', 'v', 'x')", XPath1)[0].0,
+        ErrorKind::Arity
+    );
+    assert_eq!(
+        check("concat('a')", XPath1)[0].1,
+        "function concat takes 2 or more arguments, not 1 at offset 0"
+    );
+    assert_eq!(
+        check("substring('a')", XPath1)[0].1,
+        "function substring takes 2 to 3 arguments, not 1 at offset 0"
+    );
+    // XPath 2.0 names are not XPath 1.0 core functions, and the reverse.
+    assert_eq!(
+        check("upper-case('a')", XPath1)[0].1,
+        "unknown function upper-case; it is not in the XPath 1.0 core library at offset 0"
+    );
+    assert_eq!(
+        check("fn:upper-case('a')", XPath1)[0].0,
+        ErrorKind::ForeignFunction
+    );
+    assert_eq!(check("xs:foo(1)", XPath2)[0].0, ErrorKind::UnknownFunction);
+    assert_eq!(check("ode:nope()", XPath1)[0].0, ErrorKind::UnknownFunction);
+    assert_eq!(
+        check("p:ext(1)", XPath1),
+        [(
+            ErrorKind::ForeignFunction,
+            "unknown function p:ext in namespace urn:inner: no function library is available for it at offset 0"
+                .to_owned()
+        )]
+    );
+    // Nested calls are all checked.
+    assert_eq!(check("count(f(g()))", XPath1).len(), 2);
+    assert!(
+        Arity::Pairs {
+            fixed: 2,
+            min_pairs: 0
+        }
+        .accepts(2)
+    );
+    assert!(
+        !Arity::Pairs {
+            fixed: 2,
+            min_pairs: 0
+        }
+        .accepts(1)
+    );
+}
