@@ -4,11 +4,13 @@
 //! nothing of the engine: variables and extension functions come in through traits.
 
 pub mod ast;
+pub mod compile;
 pub mod error;
 pub mod functions;
 pub mod parse;
 
 pub use ast::{Expr, Language, Name, VarRef};
+pub use compile::{Compiled, PropertyUse, compile};
 pub use error::{ErrorKind, XPathError};
 pub use parse::parse;
 

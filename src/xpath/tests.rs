@@ -622,3 +622,106 @@ fn function_table() {
         .accepts(1)
     );
 }
+
+fn compiled(text: &str, lang: Language) -> super::compile::Compiled {
+    let mut ns = ns();
+    ns.push(("b11".to_owned(), super::functions::BPEL11_NS.to_owned()));
+    super::compile::compile(text, lang, &ns).unwrap_or_else(|e| panic!("{text}: {e:?}"))
+}
+
+#[test]
+fn compile_facade() {
+    use super::compile::compile;
+    let c = compiled(
+        "count($msg.payload/p:item[@n = $limit]) > $limit + string-length($msg.payload)",
+        XPath1,
+    );
+    let vars: Vec<(String, Option<String>)> = c
+        .variable_refs()
+        .into_iter()
+        .map(|v| (v.name.local, v.part))
+        .collect();
+    assert_eq!(
+        vars,
+        [
+            ("msg".to_owned(), Some("payload".to_owned())),
+            ("limit".to_owned(), None)
+        ]
+    );
+    let calls: Vec<String> = c
+        .function_calls()
+        .iter()
+        .map(|(q, n)| format!("{q}/{n}"))
+        .collect();
+    assert_eq!(calls, ["count/1", "string-length/1"]);
+    assert!(!c.is_path_to_node());
+
+    let c = compiled("for $i in $items/x return $i + $base", XPath2);
+    let vars: Vec<String> = c
+        .variable_refs()
+        .into_iter()
+        .map(|v| v.name.local)
+        .collect();
+    assert_eq!(vars, ["items", "base"]);
+    assert_eq!(
+        compiled("upper-case('a')", XPath2).function_calls()[0].0,
+        bpelgate_wsdl::xml::QName::new(super::functions::FN_NS, "upper-case")
+    );
+
+    for lvalue in [
+        "$v",
+        "$v.part",
+        "$v.part/p:a[1]/@b",
+        "p:a/p:b",
+        "/p:a",
+        "$v[1]",
+        "b11:getVariableData('v','p')/a",
+    ] {
+        assert!(compiled(lvalue, XPath1).is_path_to_node(), "{lvalue}");
+    }
+    for rvalue in [
+        "1",
+        "$a | $b",
+        "concat($a, 'x')",
+        "$v/p:a + 1",
+        "count($v)",
+        "'x'",
+    ] {
+        assert!(!compiled(rvalue, XPath1).is_path_to_node(), "{rvalue}");
+    }
+    assert!(!compiled("$v/(a|b)", XPath2).is_path_to_node());
+
+    let c = compiled(
+        "bpel:getVariableProperty('order', 'p:id') = bpel:getVariableProperty($x, 'q')",
+        XPath1,
+    );
+    let props = c.variable_properties();
+    assert_eq!(props.len(), 2);
+    assert_eq!(props[0].variable.as_deref(), Some("order"));
+    assert_eq!(props[0].property.as_deref(), Some("p:id"));
+    assert_eq!(props[1].variable, None);
+    assert_eq!(props[1].offset, 44);
+    let c = compiled("bpel:doXslTransform('urn:xsl:a', $v, 'p', 1)", XPath1);
+    assert_eq!(c.xsl_stylesheets(), [(0, Some("urn:xsl:a".to_owned()))]);
+
+    // All errors at once, sorted by offset.
+    let errs = compile("bpel:nope(q:a) + concat(1)", XPath1, &ns()).unwrap_err();
+    let kinds: Vec<ErrorKind> = errs.iter().map(|e| e.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            ErrorKind::UnknownFunction,
+            ErrorKind::UndeclaredPrefix,
+            ErrorKind::Arity
+        ]
+    );
+    let errs = compile("count(", XPath1, &ns()).unwrap_err();
+    assert_eq!(errs[0].to_string(), "expected an expression at offset 6");
+    // The compiled form round-trips through serde for the process model.
+    let c = compiled("$v.part/p:a[position() < 3]", XPath1);
+    let json = serde_json::to_string(&c).unwrap();
+    assert_eq!(
+        serde_json::from_str::<super::compile::Compiled>(&json).unwrap(),
+        c
+    );
+}
