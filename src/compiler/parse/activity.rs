@@ -192,7 +192,7 @@ impl Parser<'_> {
             };
             if standard {
                 if seen_other && self.is20() {
-                    self.error(
+                    self.warn(
                         c.pos,
                         format!(
                             "<{}> is out of place: it must come first in <{local}>",
@@ -381,10 +381,17 @@ impl Parser<'_> {
         }
     }
 
-    /// Reports every element of `rest`: the activity takes no further children.
+    /// Reports every element of `rest`: the activity takes no further children. ODE ignores
+    /// such children, so deployed processes have them; they are dropped with a warning.
     fn none_expected(&mut self, el: &Element, rest: Vec<&Element>) {
         for c in rest {
-            self.unexpected(c, el);
+            self.warn(
+                c.pos,
+                format!(
+                    "element <{}> is not allowed in <{}> and is ignored",
+                    c.name.local, el.name.local
+                ),
+            );
         }
     }
 
@@ -575,8 +582,9 @@ impl Parser<'_> {
                     order.see(self, c, 0);
                     self.condition_child(el, c, &mut condition);
                 }
-                "then" if !self.is20() => {
+                "then" => {
                     order.see(self, c, 1);
+                    self.then_spelling(c);
                     let h = self.handler(c);
                     self.set_then(el, c.pos, &mut then, h.activity);
                 }
@@ -611,6 +619,16 @@ impl Parser<'_> {
         }
     }
 
+    /// `<then>` wraps the activity of an if in the 2004/03 draft; WS-BPEL 2.0 dropped it.
+    fn then_spelling(&mut self, c: &Element) {
+        if self.is20() {
+            self.warn(
+                c.pos,
+                "<then> is the 2004/03 draft spelling: in WS-BPEL 2.0 the activity is a direct child",
+            );
+        }
+    }
+
     fn set_then(
         &mut self,
         el: &Element,
@@ -639,11 +657,12 @@ impl Parser<'_> {
             match c.name.local.as_str() {
                 "condition" => {
                     if activity.is_some() && self.is20() {
-                        self.error(c.pos, "<condition> is out of place: it must come first");
+                        self.warn(c.pos, "<condition> is out of place: it must come first");
                     }
                     self.condition_child(el, c, &mut condition);
                 }
-                "then" if !self.is20() => {
+                "then" => {
+                    self.then_spelling(c);
                     let h = self.handler(c);
                     self.set_then(el, c.pos, &mut activity, h.activity);
                 }
@@ -672,7 +691,7 @@ impl Parser<'_> {
             match c.name.local.as_str() {
                 "case" => {
                     if otherwise.is_some() {
-                        self.error(
+                        self.warn(
                             c.pos,
                             "<case> is out of place: it must come before <otherwise>",
                         );
@@ -922,7 +941,7 @@ impl Parser<'_> {
         for c in rest {
             if c.name.local == "links" {
                 if !acts.is_empty() && self.is20() {
-                    self.error(
+                    self.warn(
                         c.pos,
                         "<links> is out of place: it must come before the activities",
                     );

@@ -20,6 +20,8 @@ struct SpecParts {
     expression: Option<Expr>,
     /// `<literal>` (or, in the older dialects, the from element itself when it holds a value).
     literal: Option<Element>,
+    /// Extension attributes.
+    foreign_attrs: Vec<(bpelgate_wsdl::QName, String)>,
 }
 
 impl Parser<'_> {
@@ -73,7 +75,7 @@ impl Parser<'_> {
         } else {
             &["keepSrcElementName", "ignoreMissingFromData"]
         };
-        self.check_attrs(el, allowed);
+        let foreign_attrs = self.check_attrs(el, allowed);
         let keep_src_element_name = self.bool_attr(el, "keepSrcElementName").unwrap_or(false);
         let ignore_missing_from_data = self.bool_attr(el, "ignoreMissingFromData").unwrap_or(false);
         let mut from = None;
@@ -86,7 +88,7 @@ impl Parser<'_> {
                         continue;
                     }
                     if to.is_some() && self.is20() {
-                        self.error(c.pos, "<from> is out of place: it must come before <to>");
+                        self.warn(c.pos, "<from> is out of place: it must come before <to>");
                     }
                     from = Some(self.read_from(c));
                 }
@@ -104,6 +106,7 @@ impl Parser<'_> {
             self.error(el.pos, "<copy> must contain a <from>");
             From {
                 spec: FromSpec::Empty,
+                foreign_attrs: Vec::new(),
                 pos: el.pos,
             }
         });
@@ -111,6 +114,7 @@ impl Parser<'_> {
             self.error(el.pos, "<copy> must contain a <to>");
             To {
                 spec: ToSpec::Empty,
+                foreign_attrs: Vec::new(),
                 pos: el.pos,
             }
         });
@@ -119,6 +123,7 @@ impl Parser<'_> {
             ignore_missing_from_data,
             from,
             to,
+            foreign_attrs,
             pos: el.pos,
         }
     }
@@ -126,9 +131,11 @@ impl Parser<'_> {
     /// A `<from>` (in a copy or a variable declaration).
     pub(super) fn read_from(&mut self, el: &Element) -> From {
         self.within(el, |p| {
-            let parts = p.spec_parts(el, true);
+            let mut parts = p.spec_parts(el, true);
+            let foreign_attrs = std::mem::take(&mut parts.foreign_attrs);
             From {
                 spec: p.choose_from(el, parts),
+                foreign_attrs,
                 pos: el.pos,
             }
         })
@@ -136,9 +143,11 @@ impl Parser<'_> {
 
     fn read_to(&mut self, el: &Element) -> To {
         self.within(el, |p| {
-            let parts = p.spec_parts(el, false);
+            let mut parts = p.spec_parts(el, false);
+            let foreign_attrs = std::mem::take(&mut parts.foreign_attrs);
             To {
                 spec: p.choose_to(el, parts),
+                foreign_attrs,
                 pos: el.pos,
             }
         })
@@ -146,37 +155,40 @@ impl Parser<'_> {
 
     /// Reads every attribute and child a from/to may carry, reporting schema problems.
     fn spec_parts(&mut self, el: &Element, is_from: bool) -> SpecParts {
-        let mut allowed = vec!["variable", "part", "property", "partnerLink"];
+        let mut allowed = vec!["variable", "part", "property", "partnerLink", "query"];
         if is_from {
             allowed.push("endpointReference");
         }
         if !self.is11() {
             allowed.push("expressionLanguage");
         }
-        if self.legacy() {
-            allowed.push("query");
-            if is_from || !self.is11() {
-                allowed.push("expression");
-            }
+        if self.legacy() && (is_from || !self.is11()) {
+            allowed.push("expression");
         }
-        self.check_attrs(el, &allowed);
+        let foreign_attrs = self.check_attrs(el, &allowed);
+        if self.is20() && el.attr("query").is_some() {
+            self.warn(
+                el.pos,
+                format!(
+                    "attribute 'query' on <{}> is the BPEL4WS 1.1 spelling: use a <query> child",
+                    el.name.local
+                ),
+            );
+        }
         let mut parts = SpecParts {
             variable: self.optional(el, "variable"),
             part: self.optional(el, "part"),
             property: self.optional(el, "property"),
             partner_link: self.optional(el, "partnerLink"),
             endpoint_reference: self.optional(el, "endpointReference"),
-            query: if self.legacy() {
-                self.expr_attr(el, "query")
-            } else {
-                None
-            },
+            query: self.expr_attr(el, "query"),
             expression: if self.legacy() {
                 self.expr_attr(el, "expression")
             } else {
                 None
             },
             literal: None,
+            foreign_attrs,
         };
         let has_attrs = el.attrs.iter().any(|a| a.name.ns.is_empty());
         // BPEL4WS 1.1 has no <literal>: a from without attributes holds the value itself.
@@ -258,7 +270,22 @@ impl Parser<'_> {
             }
         }
         let text = text.trim();
-        if !text.is_empty() {
+        if !text.is_empty() && parts.variable.is_some() && parts.query.is_none() {
+            // ODE reads the text of a variable from/to as its query.
+            self.warn(
+                el.pos,
+                format!(
+                    "<{0}> with 'variable' has text: it is read as the query; write it in <query>",
+                    el.name.local
+                ),
+            );
+            parts.query = Some(Expr {
+                language: None,
+                text: text.to_string(),
+                pos: el.pos,
+                ns: self.ns(),
+            });
+        } else if !text.is_empty() {
             if parts.expression.is_some() {
                 self.error_code(
                     SA00032,

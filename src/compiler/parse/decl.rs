@@ -712,18 +712,28 @@ impl Parser<'_> {
             ("in", Pattern::Response),
             ("out-in", Pattern::RequestResponse),
         ];
-        let pattern = if !with_pattern {
-            None
-        } else {
-            match self.dialect {
-                super::Dialect::Bpel20 => self.enum_attr(el, "pattern", &new_patterns),
-                super::Dialect::Bpel11 => self.enum_attr(el, "pattern", &old_patterns),
-                super::Dialect::Bpel20Draft => {
-                    let both: Vec<(&str, Pattern)> =
-                        new_patterns.iter().chain(&old_patterns).copied().collect();
-                    self.enum_attr(el, "pattern", &both)
-                }
+        let pattern = if with_pattern && el.attr("pattern").is_some() {
+            let all: Vec<(&str, Pattern)> =
+                new_patterns.iter().chain(&old_patterns).copied().collect();
+            let p = self.enum_attr(el, "pattern", &all);
+            let old = old_patterns
+                .iter()
+                .any(|(k, _)| el.attr("pattern") == Some(*k));
+            if old && self.is20() {
+                self.warn(
+                    el.pos,
+                    "pattern values in, out and out-in are BPEL4WS 1.1 spellings: use response, request and request-response",
+                );
+            } else if !old && self.is11() {
+                // 1.1 knows only its own spelling.
+                self.warn(
+                    el.pos,
+                    "pattern values request, response and request-response are WS-BPEL 2.0 spellings: BPEL4WS 1.1 uses out, in and out-in",
+                );
             }
+            p
+        } else {
+            None
         };
         Correlation {
             set,

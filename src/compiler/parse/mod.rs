@@ -25,6 +25,18 @@ pub const BPEL20_DRAFT_NS: &str = "http://schemas.xmlsoap.org/ws/2004/03/busines
 /// The BPEL4WS 1.1 namespace.
 pub const BPEL11_NS: &str = "http://schemas.xmlsoap.org/ws/2003/03/business-process/";
 
+/// Unqualified attributes ODE defines on BPEL elements: (element, attribute).
+const ODE_ATTRS: [(&str, &str); 8] = [
+    ("process", "atomic"),
+    ("copy", "insertMissingToData"),
+    ("copy", "ignoreUninitializedFromVariable"),
+    ("receive", "ignoreUninitializedFromVariable"),
+    ("scope", "atomic"),
+    ("receive", "route"),
+    ("from", "header"),
+    ("to", "header"),
+];
+
 const ALL_BPEL_NS: [&str; 4] = [BPEL20_NS, BPEL20_ABSTRACT_NS, BPEL20_DRAFT_NS, BPEL11_NS];
 
 /// Diagnostic code for schema-level problems.
@@ -130,6 +142,11 @@ impl Parser<'_> {
     fn error(&mut self, pos: Pos, msg: impl Into<String>) {
         self.diags
             .push(Diagnostic::error(BPEL, self.file, pos, msg.into()));
+    }
+
+    fn warn(&mut self, pos: Pos, msg: impl Into<String>) {
+        self.diags
+            .push(Diagnostic::warning(BPEL, self.file, pos, msg.into()));
     }
 
     fn error_code(&mut self, code: &str, pos: Pos, msg: impl Into<String>) {
@@ -239,20 +256,27 @@ impl Parser<'_> {
         );
     }
 
-    /// Checks the attributes of `el` against `allowed` (unqualified names). Unknown unqualified
-    /// or BPEL-qualified attributes are errors; attributes in other namespaces are returned.
+    /// Checks the attributes of `el` against `allowed` (unqualified names). BPEL-qualified
+    /// attributes are errors, unknown unqualified ones warnings; both those and attributes in
+    /// other namespaces are returned (as extension attributes).
     fn check_attrs(&mut self, el: &Element, allowed: &[&str]) -> Vec<(QName, String)> {
         let mut foreign = Vec::new();
         for a in &el.attrs {
             if a.name.ns.is_empty() {
                 if !allowed.contains(&a.name.local.as_str()) {
-                    self.error(
-                        el.pos,
-                        format!(
-                            "attribute '{}' is not allowed on <{}>",
-                            a.name.local, el.name.local
-                        ),
-                    );
+                    // ODE reads a few unqualified attributes of its own (e.g. copy's
+                    // insertMissingToData); they are kept for the later stages like qualified
+                    // extension attributes. Anything else is not BPEL and is ignored.
+                    if !ODE_ATTRS.contains(&(el.name.local.as_str(), a.name.local.as_str())) {
+                        self.warn(
+                            el.pos,
+                            format!(
+                                "attribute '{}' is not part of <{}> and is ignored",
+                                a.name.local, el.name.local
+                            ),
+                        );
+                    }
+                    foreign.push((a.name.clone(), a.value.clone()));
                 }
             } else if ALL_BPEL_NS.contains(&a.name.ns.as_str()) {
                 self.error(
@@ -293,6 +317,17 @@ impl Parser<'_> {
         match v.trim() {
             "yes" => Some(true),
             "no" => Some(false),
+            // ODE reads these as booleans too; the schema type is yes/no.
+            t @ ("true" | "false") => {
+                self.warn(
+                    el.pos,
+                    format!(
+                        "attribute '{name}' on <{}> should be \"yes\" or \"no\", not \"{t}\"",
+                        el.name.local
+                    ),
+                );
+                Some(t == "true")
+            }
             other => {
                 self.error(
                     el.pos,
@@ -452,7 +487,8 @@ impl Order {
             return;
         }
         if rank < self.rank {
-            p.error(
+            // ODE accepts any order, so processes written for it are not rejected for this.
+            p.warn(
                 el.pos,
                 format!(
                     "<{}> is out of place: it must come before <{}>",
