@@ -102,7 +102,9 @@ pub fn parse_process(file: &str, root: &Element) -> (Option<Process>, Vec<Diagno
         diags: Vec::new(),
     };
     let process = p.within(root, |p| p.process(root));
-    (Some(process), p.diags)
+    let mut diags = p.diags;
+    diags.sort_by_key(|d| (d.line, d.col));
+    (Some(process), diags)
 }
 
 /// The walk's state.
