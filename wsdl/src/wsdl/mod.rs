@@ -1,5 +1,8 @@
 //! WSDL 1.1 documents and the BPEL extensions they carry.
 
 pub mod model;
+pub mod ns;
+pub mod parse;
 
 pub use model::*;
+pub use parse::{parse_definitions, parse_wsdl};
