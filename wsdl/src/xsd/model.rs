@@ -346,14 +346,14 @@ pub struct Schema {
 }
 
 /// A type definition found by name.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum TypeDef<'a> {
     /// A complex type of some schema.
     Complex(&'a ComplexType),
     /// A simple type of some schema.
     Simple(&'a SimpleType),
     /// A built-in XML Schema type (see [`is_builtin`](super::is_builtin)).
-    Builtin(&'a QName),
+    Builtin(QName),
 }
 
 impl Schema {
