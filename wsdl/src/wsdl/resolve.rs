@@ -117,7 +117,9 @@ fn check_relative(path: &str) -> Result<(), String> {
             "'{path}': absolute paths are not supported; use a path relative to the package"
         ));
     }
-    if p.components().any(|c| !matches!(c, Component::Normal(_) | Component::CurDir)) {
+    if p.components()
+        .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
+    {
         return Err(format!("'{path}' leaves the package directory"));
     }
     Ok(())
@@ -254,8 +256,9 @@ struct Edge {
 /// A document waiting to be read.
 struct Pending {
     path: String,
-    /// The namespace a chameleon include must take.
-    chameleon: Option<String>,
+    /// The namespace of the including schema, when reached through `xsd:include`: a schema
+    /// without targetNamespace takes it (chameleon include).
+    includer_ns: Option<String>,
 }
 
 impl WsdlSet {
@@ -274,7 +277,7 @@ impl WsdlSet {
             match check_relative(f) {
                 Ok(()) => queue.push_back(Pending {
                     path: f.clone(),
-                    chameleon: None,
+                    includer_ns: None,
                 }),
                 Err(reason) => errors.push(Error::Load {
                     file: f.clone(),
@@ -284,8 +287,7 @@ impl WsdlSet {
         }
         let entries: BTreeSet<&String> = entry_files.iter().collect();
         while let Some(p) = queue.pop_front() {
-            let key = schema_key(&p.path, p.chameleon.as_deref());
-            if !seen.insert(key.clone()) {
+            if !seen.insert(schema_key(&p.path, p.includer_ns.as_deref())) {
                 continue;
             }
             let bytes = match loader.load(&p.path) {
@@ -302,24 +304,29 @@ impl WsdlSet {
                 }
             };
             let mut found = Vec::new();
-            match read_document(&bytes, &p.path, p.chameleon.as_deref()) {
+            match read_document(&bytes, &p.path, p.includer_ns.as_deref()) {
                 Ok(Doc::Wsdl(d)) => {
                     collect_wsdl_edges(&d, &mut found);
                     set.documents.insert(p.path.clone(), *d);
                 }
-                Ok(Doc::Schema(s)) => {
+                Ok(Doc::Schema(s, chameleon)) => {
                     collect_schema_edges(&s, &p.path, &mut found);
+                    let key = if chameleon {
+                        schema_key(&p.path, p.includer_ns.as_deref())
+                    } else {
+                        p.path.clone()
+                    };
                     set.schema_documents.insert(key, *s);
                 }
                 Err(e) => errors.push(e),
             }
             for e in found {
                 if let Ok(t) = &e.target {
-                    let chameleon = (e.kind == EdgeKind::XsdInclude && !e.includer_ns.is_empty())
+                    let includer_ns = (e.kind == EdgeKind::XsdInclude && !e.includer_ns.is_empty())
                         .then(|| e.includer_ns.clone());
                     queue.push_back(Pending {
                         path: t.clone(),
-                        chameleon,
+                        includer_ns,
                     });
                 }
                 edges.push(e);
@@ -382,20 +389,18 @@ impl WsdlSet {
             return None;
         };
         match e.kind {
-            EdgeKind::XsdInclude => {
-                (!actual.is_empty() && actual != e.includer_ns).then(|| {
-                    Error::invalid(
-                        &e.from,
-                        e.pos,
-                        format!(
-                            "xsd:include of '{}': the included schema's targetNamespace '{actual}' \
+            EdgeKind::XsdInclude => (!actual.is_empty() && actual != e.includer_ns).then(|| {
+                Error::invalid(
+                    &e.from,
+                    e.pos,
+                    format!(
+                        "xsd:include of '{}': the included schema's targetNamespace '{actual}' \
                              differs from the including schema's '{}'; use xsd:import for another \
                              namespace",
-                            e.location, e.includer_ns
-                        ),
-                    )
-                })
-            }
+                        e.location, e.includer_ns
+                    ),
+                )
+            }),
             EdgeKind::WsdlImport | EdgeKind::XsdImport => {
                 let expected = e.namespace.as_deref().unwrap_or("");
                 if e.kind == EdgeKind::WsdlImport && expected.is_empty() {
@@ -417,6 +422,8 @@ impl WsdlSet {
     }
 }
 
+/// Where a schema is filed in [`WsdlSet::schema_documents`]: its path, or `path#namespace` for
+/// a chameleon-included schema (the same file may take several namespaces).
 fn schema_key(path: &str, chameleon: Option<&str>) -> String {
     match chameleon {
         Some(ns) => format!("{path}#{ns}"),
@@ -426,20 +433,32 @@ fn schema_key(path: &str, chameleon: Option<&str>) -> String {
 
 enum Doc {
     Wsdl(Box<Definitions>),
-    Schema(Box<Schema>),
+    /// A schema, and whether it was read as a chameleon include.
+    Schema(Box<Schema>, bool),
 }
 
-fn read_document(bytes: &[u8], file: &str, chameleon: Option<&str>) -> Result<Doc, Error> {
+fn read_document(bytes: &[u8], file: &str, includer_ns: Option<&str>) -> Result<Doc, Error> {
     let root = parse(bytes, &Limits::default()).map_err(|source| Error::Xml {
         file: file.to_owned(),
         source,
     })?;
     if root.is(XSD_NS, "schema") {
-        let s = match chameleon {
-            Some(ns) => xsd::parse_schema_chameleon(&root, &NsScope::new(), file, ns)?,
-            None => xsd::parse_schema(&root, &NsScope::new(), file)?,
-        };
-        return Ok(Doc::Schema(Box::new(s)));
+        let own_ns = root.attr("targetNamespace").unwrap_or("");
+        return Ok(match includer_ns {
+            Some(ns) if own_ns.is_empty() => Doc::Schema(
+                Box::new(xsd::parse_schema_chameleon(
+                    &root,
+                    &NsScope::new(),
+                    file,
+                    ns,
+                )?),
+                true,
+            ),
+            _ => Doc::Schema(
+                Box::new(xsd::parse_schema(&root, &NsScope::new(), file)?),
+                false,
+            ),
+        });
     }
     if root.is(ns::WSDL, "definitions") {
         return parse_definitions(root, file).map(|d| Doc::Wsdl(Box::new(d)));
@@ -592,7 +611,8 @@ impl WsdlSet {
 
     /// The named attribute group `name`.
     pub fn attribute_group_def(&self, name: &QName) -> Option<&AttributeGroupDef> {
-        self.schemas_for(&name.ns).find_map(|s| s.attribute_group(name))
+        self.schemas_for(&name.ns)
+            .find_map(|s| s.attribute_group(name))
     }
 
     fn schemas_for<'s, 'n>(
@@ -636,8 +656,7 @@ impl WsdlSet {
         &'a self,
         ns: &'a str,
     ) -> impl Iterator<Item = &'a Definitions> + 'a {
-        self.definitions()
-            .filter(move |d| d.target_namespace == ns)
+        self.definitions().filter(move |d| d.target_namespace == ns)
     }
 }
 
@@ -646,10 +665,9 @@ impl WsdlSet {
 pub fn publish_wsdl(defs: &Definitions, service: &QName, address: &str) -> String {
     let mut root = defs.root.clone();
     if defs.target_namespace == service.ns {
-        for s in root
-            .elements_mut()
-            .filter(|s| s.is(ns::WSDL, "service") && s.attr("name").map(str::trim) == Some(&service.local))
-        {
+        for s in root.elements_mut().filter(|s| {
+            s.is(ns::WSDL, "service") && s.attr("name").map(str::trim) == Some(&service.local)
+        }) {
             for p in s.elements_mut().filter(|p| p.is(ns::WSDL, "port")) {
                 for a in p.elements_mut().filter(|a| {
                     a.name.local == "address"

@@ -267,7 +267,7 @@ pub enum SimpleVariety {
         /// Base type.
         base: QName,
         /// Facets.
-        facets: Facets,
+        facets: Box<Facets>,
     },
     /// `xsd:list itemType=...`.
     List {
