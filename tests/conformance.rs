@@ -114,7 +114,10 @@ fn main() -> ExitCode {
             }
         }
     }
-    let stale: Vec<&String> = expected.keys().filter(|k| !actual.contains_key(*k)).collect();
+    let stale: Vec<&String> = expected
+        .keys()
+        .filter(|k| !actual.contains_key(*k))
+        .collect();
     println!(
         "conformance: {} cases run from {} test folders, {} cases not run yet (they need the runtime)",
         actual.len(),
@@ -124,7 +127,10 @@ fn main() -> ExitCode {
     let mut bad = false;
     for (title, list) in [
         ("new failures", &regressions),
-        ("unexpected passes (update the expected file)", &unexpected_passes),
+        (
+            "unexpected passes (update the expected file)",
+            &unexpected_passes,
+        ),
         ("cases missing from the expected file", &missing),
     ] {
         if !list.is_empty() {
@@ -143,7 +149,11 @@ fn main() -> ExitCode {
         }
     }
     println!("{passed} passed, {failed} failed");
-    if bad { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+    if bad {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 fn toml_str(s: &str) -> String {
@@ -174,11 +184,15 @@ fn load_expected(path: &Path) -> Result<BTreeMap<String, String>, String> {
 }
 
 fn collect_cases(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in entries.flatten() {
         let p = e.path();
         if p.is_dir() {
-            if p.file_name().is_some_and(|n| n == "_partners" || n == "runner") {
+            if p.file_name()
+                .is_some_and(|n| n == "_partners" || n == "runner")
+            {
                 continue;
             }
             collect_cases(&p, out);
@@ -196,7 +210,11 @@ fn run_test_file(file: &Path) -> Result<(Vec<(String, Outcome)>, usize), String>
     let folder = file.parent().ok_or("no folder")?;
     let wanted: Vec<String> = v["deployment"]["processes"]
         .as_array()
-        .map(|a| a.iter().filter_map(|p| p["qname"].as_str().map(str::to_owned)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|p| p["qname"].as_str().map(str::to_owned))
+                .collect()
+        })
         .unwrap_or_default();
     let mut results = Vec::new();
     let mut not_run = 0;
@@ -210,7 +228,9 @@ fn run_test_file(file: &Path) -> Result<(Vec<(String, Outcome)>, usize), String>
             not_run += 1;
             continue;
         }
-        let deployed = compiled.get_or_insert_with(|| compile(folder, &wanted)).clone();
+        let deployed = compiled
+            .get_or_insert_with(|| compile(folder, &wanted))
+            .clone();
         let mut outcome = Outcome::Pass;
         for s in &steps {
             let want = s["check_deployment"].as_str().unwrap_or("");
@@ -243,7 +263,12 @@ fn compile(folder: &Path, wanted: &[String]) -> Result<(), String> {
         .map(|d| d.to_string())
         .collect();
     if !errors.is_empty() {
-        let first = errors.iter().take(3).cloned().collect::<Vec<_>>().join(" | ");
+        let first = errors
+            .iter()
+            .take(3)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(" | ");
         return Err(first.replace('\n', " "));
     }
     for q in wanted {

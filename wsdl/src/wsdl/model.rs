@@ -378,6 +378,19 @@ pub struct Definitions {
     pub schemas: Vec<Schema>,
     /// The document itself (kept to publish `?wsdl` and for extensions).
     pub root: Element,
+    /// Problems ODE tolerates (the document is still used): shown to the author, never fatal.
+    pub warnings: Vec<Warning>,
+}
+
+/// A tolerated problem in a WSDL/XSD document.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Warning {
+    /// Package-relative path.
+    pub file: String,
+    /// Where.
+    pub pos: Pos,
+    /// What is off and what to change.
+    pub message: String,
 }
 
 /// Every WSDL and XSD document of a package, imports resolved, indexed by qualified name.
@@ -389,4 +402,7 @@ pub struct WsdlSet {
     pub documents: BTreeMap<String, Definitions>,
     /// Stand-alone schema documents (`.xsd`, imported or in the package) by path.
     pub schema_documents: BTreeMap<String, Schema>,
+    /// Tolerated problems across documents (e.g. a `wsdl:import` namespace that differs from the
+    /// imported document's, which ODE accepts).
+    pub warnings: Vec<Warning>,
 }

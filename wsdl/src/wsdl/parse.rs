@@ -22,6 +22,7 @@ pub fn parse_definitions(root: Element, file: &str) -> Result<Definitions, Error
     let mut w = Walker {
         file,
         scope: NsScope::new(),
+        warnings: Vec::new(),
     };
     w.scope.push(&root.ns_decls);
     let mut d = Definitions {
@@ -38,6 +39,7 @@ pub fn parse_definitions(root: Element, file: &str) -> Result<Definitions, Error
         property_aliases: Vec::new(),
         schemas: Vec::new(),
         root: Element::new(QName::default()),
+        warnings: Vec::new(),
     };
     for c in root.elements() {
         w.scope.push(&c.ns_decls);
@@ -81,6 +83,7 @@ pub fn parse_definitions(root: Element, file: &str) -> Result<Definitions, Error
         .map(|i| (i.namespace.clone(), i.location.clone()))
         .collect();
     d.root = root;
+    d.warnings = std::mem::take(&mut w.warnings);
     Ok(d)
 }
 
@@ -136,6 +139,7 @@ fn check_unique<'a>(
 struct Walker<'a> {
     file: &'a str,
     scope: NsScope,
+    warnings: Vec<Warning>,
 }
 
 impl Walker<'_> {
@@ -662,6 +666,22 @@ impl Walker<'_> {
             },
             (None, Some(e), None) => AliasTarget::Element(e),
             (None, None, Some(t)) => AliasTarget::Type(t),
+            // ODE reads messageType+part and ignores a stray type/element; so do we, loudly.
+            (Some(message), _, _) => {
+                self.warnings.push(Warning {
+                    file: self.file.to_owned(),
+                    pos: el.pos,
+                    message: format!(
+                        "propertyAlias for '{}' uses messageType together with element or type; \
+                         only messageType/part is used (SA00020: keep exactly one form)",
+                        property.local
+                    ),
+                });
+                AliasTarget::MessagePart {
+                    message,
+                    part: el.attr("part").unwrap_or("").trim().to_owned(),
+                }
+            }
             (None, None, None) => {
                 return Err(self.err(
                     el.pos,

@@ -333,10 +333,34 @@ impl WsdlSet {
             }
         }
         for e in &edges {
-            if let Some(err) = set.check_edge(e, &failed) {
-                errors.push(err);
+            match set.check_edge(e, &failed) {
+                // WSDL 1.1 leaves this loose and ODE loads such documents; warn, keep going.
+                Some(Error::Invalid {
+                    file,
+                    line,
+                    col,
+                    message,
+                }) if e.kind == EdgeKind::WsdlImport
+                    && e.target.as_ref().is_ok_and(|t| {
+                        !failed.contains_key(t) && set.documents.contains_key(t)
+                    }) =>
+                {
+                    set.warnings.push(Warning {
+                        file,
+                        pos: Pos { line, col },
+                        message,
+                    });
+                }
+                Some(err) => errors.push(err),
+                None => {}
             }
         }
+        let doc_warnings: Vec<Warning> = set
+            .documents
+            .values()
+            .flat_map(|d| d.warnings.iter().cloned())
+            .collect();
+        set.warnings.extend(doc_warnings);
         (set, errors)
     }
 
