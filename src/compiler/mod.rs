@@ -6,9 +6,13 @@ pub mod check;
 pub mod diag;
 pub mod parse;
 
+#[cfg(test)]
+mod tests;
+
 use std::path::Path;
 
-use bpelgate_wsdl::wsdl::WsdlSet;
+use bpelgate_wsdl::wsdl::{DirLoader, Loader, WsdlSet};
+use bpelgate_wsdl::xml::{self, Limits, Pos};
 
 pub use diag::{Diagnostic, Severity};
 
@@ -36,9 +40,96 @@ impl PackageOutput {
 
 /// Compiles every `.bpel` file under `dir` against every WSDL/XSD of the package.
 pub fn compile_package(dir: &Path) -> PackageOutput {
-    let _ = dir;
-    PackageOutput::default()
+    compile_with_loader(&DirLoader::new(dir))
 }
 
-#[cfg(test)]
-mod tests;
+/// Compiles every `.bpel` file the loader lists (see [`compile_package`]).
+pub fn compile_with_loader(loader: &dyn Loader) -> PackageOutput {
+    let (wsdl, errors) = WsdlSet::load_package(loader);
+    let mut diagnostics: Vec<Diagnostic> = errors.iter().map(wsdl_error).collect();
+    diagnostics.extend(wsdl.warnings.iter().map(|w| {
+        Diagnostic::warning("WSDL", w.file.clone(), w.pos, w.message.clone())
+    }));
+    let bpel_files: Vec<String> = loader
+        .list()
+        .into_iter()
+        .filter(|f| f.to_ascii_lowercase().ends_with(".bpel"))
+        .collect();
+    let mut processes = Vec::new();
+    for file in &bpel_files {
+        let (process, diags) = compile_process(loader, file, &wsdl);
+        diagnostics.extend(diags);
+        processes.extend(process);
+    }
+    diagnostics.sort_by(|a, b| {
+        (a.file.as_str(), a.line, a.col).cmp(&(b.file.as_str(), b.line, b.col))
+    });
+    PackageOutput { wsdl, processes, diagnostics }
+}
+
+/// Compiles one BPEL file of a package whose WSDL/XSD documents are already loaded.
+///
+/// Returns the compiled process only when no error-level diagnostic was found.
+pub fn compile_process(
+    loader: &dyn Loader,
+    file: &str,
+    wsdl: &WsdlSet,
+) -> (Option<Process>, Vec<Diagnostic>) {
+    let bytes = match loader.load(file) {
+        Ok(b) => b,
+        Err(reason) => {
+            let d = Diagnostic::error("XML", file, Pos::default(), format!("cannot read: {reason}"));
+            return (None, vec![d]);
+        }
+    };
+    let root = match xml::parse(&bytes, &Limits::default()) {
+        Ok(r) => r,
+        Err(e) => {
+            let pos = Pos { line: e.line, col: e.col };
+            return (None, vec![Diagnostic::error("XML", file, pos, e.message)]);
+        }
+    };
+    let (ast, mut diags) = parse::parse_process(file, &root);
+    let Some(ast) = ast else {
+        if diags.is_empty() {
+            diags.push(Diagnostic::error(
+                "BPEL",
+                file,
+                root.pos,
+                format!("root element {} is not a BPEL process", root.name),
+            ));
+        }
+        return (None, diags);
+    };
+    diags.extend(check::check(file, &ast, wsdl));
+    if diags.iter().any(|d| d.severity == Severity::Error) {
+        return (None, diags);
+    }
+    match lower::lower(file, &ast, wsdl) {
+        Ok(p) => (Some(p), diags),
+        Err(more) => {
+            diags.extend(more);
+            (None, diags)
+        }
+    }
+}
+
+fn wsdl_error(e: &bpelgate_wsdl::Error) -> Diagnostic {
+    match e {
+        bpelgate_wsdl::Error::Xml { file, source } => Diagnostic::error(
+            "XML",
+            file.clone(),
+            Pos { line: source.line, col: source.col },
+            source.message.clone(),
+        ),
+        bpelgate_wsdl::Error::Load { file, reason } => {
+            Diagnostic::error("WSDL", file.clone(), Pos::default(), format!("cannot read: {reason}"))
+        }
+        bpelgate_wsdl::Error::Invalid { file, line, col, message } => Diagnostic::error(
+            "WSDL",
+            file.clone(),
+            Pos { line: *line, col: *col },
+            message.clone(),
+        ),
+    }
+}
