@@ -382,6 +382,9 @@ pub struct Activity {
     pub kind: ActivityKind,
     /// Foreign attributes and elements kept for extensions (e.g. `ext:failureHandling`).
     pub extension_elements: Vec<Element>,
+    /// Extension attributes on the activity element (foreign namespaces, or ODE's own such as
+    /// scope's `atomic`).
+    pub foreign_attrs: Vec<(QName, String)>,
     /// Position of the activity element.
     pub pos: Pos,
 }
@@ -522,6 +525,8 @@ pub struct Assign {
 
 /// One operation of an assign.
 #[derive(Clone, Debug, PartialEq)]
+// Copies far outnumber extension operations; boxing them would cost an allocation each.
+#[allow(clippy::large_enum_variant)]
 pub enum AssignOperation {
     /// `<copy>`.
     Copy(Copy),
@@ -540,6 +545,8 @@ pub struct Copy {
     pub from: From,
     /// `<to>`.
     pub to: To,
+    /// Extension attributes (foreign namespaces, or ODE's own such as `insertMissingToData`).
+    pub foreign_attrs: Vec<(QName, String)>,
     /// Position.
     pub pos: Pos,
 }
@@ -583,6 +590,8 @@ pub enum FromSpec {
 pub struct From {
     /// The form.
     pub spec: FromSpec,
+    /// Extension attributes (foreign namespaces, or ODE's own such as `insertMissingToData`).
+    pub foreign_attrs: Vec<(QName, String)>,
     /// Position.
     pub pos: Pos,
 }
@@ -622,6 +631,8 @@ pub enum ToSpec {
 pub struct To {
     /// The form.
     pub spec: ToSpec,
+    /// Extension attributes (foreign namespaces, or ODE's own such as `insertMissingToData`).
+    pub foreign_attrs: Vec<(QName, String)>,
     /// Position.
     pub pos: Pos,
 }

@@ -39,3 +39,6 @@ pub fn compile_package(dir: &Path) -> PackageOutput {
     let _ = dir;
     PackageOutput::default()
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,3 @@
+//! Compiler tests with file fixtures under `src/compiler/tests/data/`.
+
+mod parse;
