@@ -49,7 +49,9 @@ impl Error {
     /// The file the error is about.
     pub fn file(&self) -> &str {
         match self {
-            Error::Xml { file, .. } | Error::Load { file, .. } | Error::Invalid { file, .. } => file,
+            Error::Xml { file, .. } | Error::Load { file, .. } | Error::Invalid { file, .. } => {
+                file
+            }
         }
     }
 }

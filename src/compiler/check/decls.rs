@@ -72,6 +72,22 @@ pub(crate) fn declare<'a>(ctx: &mut Ctx<'a>, body: &'a ScopeBody) -> Frame<'a> {
         }
     }
 
+    for v in &body.variables {
+        let (q, element, attr) = match v.types.first() {
+            Some(VariableType::Element(q)) => (q, true, "element"),
+            Some(VariableType::Type(q)) => (q, false, "type"),
+            _ => continue,
+        };
+        if lookup::missing_schema_component(ctx.wsdl, q, element) {
+            let name = &v.name;
+            ctx.error(
+                "SA00010",
+                v.pos,
+                format!("variable \"{name}\" has {attr} {q}, which the imported schemas of that namespace do not define; import the schema that defines it or fix the name"),
+            );
+        }
+    }
+
     for cs in &body.correlation_sets {
         let name = &cs.name;
         if frame.correlation_sets.insert(name, cs).is_some() {
@@ -194,7 +210,7 @@ fn check_port_type(ctx: &mut Ctx<'_>, pt: &bpelgate_wsdl::wsdl::PortType, pos: P
                 format!("portType {name} used here overloads operation \"{opn}\"; WS-BPEL needs unique operation names, so rename one in the WSDL"),
             );
         }
-        if op.input.is_none() && op.output.is_some() {
+        if op.is_outbound_first() {
             ctx.error(
                 "SA00001",
                 pos,

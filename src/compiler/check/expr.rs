@@ -187,6 +187,17 @@ fn resolve_prefix<'e>(e: &'e Expr, prefix: &str) -> Option<&'e str> {
 /// Checks one expression or query.
 pub(crate) fn check(ctx: &mut Ctx<'_>, env: &Env<'_>, e: &Expr, role: Role) {
     structure::check_language(ctx, e.language.as_deref(), e.pos);
+    let p = ctx.process;
+    let inherited = if role == Role::Query {
+        p.query_language.as_deref()
+    } else {
+        p.expression_language.as_deref()
+    };
+    if let Some(lang) = e.language.as_deref().or(inherited)
+        && !structure::is_xpath(lang)
+    {
+        return;
+    }
     let toks = tokenize(&e.text);
     for (i, t) in toks.iter().enumerate() {
         match t {

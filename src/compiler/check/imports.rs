@@ -54,13 +54,15 @@ pub(crate) fn check(ctx: &mut Ctx<'_>) {
         let Some(tns) = tns else {
             continue;
         };
+        // Apache ODE does not enforce SA00011/SA00012 and deployed processes rely on that, so a
+        // mismatch is reported as a warning: the definitions are still found by their QNames.
         match imp.namespace.as_deref() {
-            Some(ns) if ns != tns => ctx.error(
+            Some(ns) if ns != tns => ctx.warning(
                 "SA00011",
                 imp.pos,
                 format!("<import namespace=\"{ns}\"> loads \"{loc}\", whose targetNamespace is \"{tns}\"; make the namespace attribute match"),
             ),
-            None if !tns.is_empty() => ctx.error(
+            None if !tns.is_empty() => ctx.warning(
                 "SA00012",
                 imp.pos,
                 format!("<import> without namespace loads \"{loc}\", which has targetNamespace \"{tns}\"; add namespace=\"{tns}\""),

@@ -1,8 +1,7 @@
 //! Definition lookups over every document of the package's [`WsdlSet`].
 //!
-//! Kept here (rather than calling `WsdlSet` methods) so the checker only relies on the model's
-//! public fields; every lookup searches all documents, as WS-BPEL 2.0 §5.4 makes every imported
-//! definition visible to the process.
+//! Thin wrappers over the [`WsdlSet`] lookups; every lookup searches all documents, as WS-BPEL
+//! 2.0 §5.4 makes every imported definition visible to the process.
 
 use bpelgate_wsdl::wsdl::{
     Message, PartKind, PartnerLinkType, PortType, Property, PropertyAlias, WsdlSet,
@@ -14,34 +13,22 @@ pub(crate) const XSD_NS: &str = "http://www.w3.org/2001/XMLSchema";
 
 /// The message named `name`.
 pub(crate) fn message<'w>(set: &'w WsdlSet, name: &QName) -> Option<&'w Message> {
-    set.documents
-        .values()
-        .flat_map(|d| d.messages.iter())
-        .find(|m| &m.name == name)
+    set.message(name)
 }
 
 /// The portType named `name`.
 pub(crate) fn port_type<'w>(set: &'w WsdlSet, name: &QName) -> Option<&'w PortType> {
-    set.documents
-        .values()
-        .flat_map(|d| d.port_types.iter())
-        .find(|p| &p.name == name)
+    set.port_type(name)
 }
 
 /// The partnerLinkType named `name`.
 pub(crate) fn partner_link_type<'w>(set: &'w WsdlSet, name: &QName) -> Option<&'w PartnerLinkType> {
-    set.documents
-        .values()
-        .flat_map(|d| d.partner_link_types.iter())
-        .find(|p| &p.name == name)
+    set.partner_link_type(name)
 }
 
 /// The property named `name`.
 pub(crate) fn property<'w>(set: &'w WsdlSet, name: &QName) -> Option<&'w Property> {
-    set.documents
-        .values()
-        .flat_map(|d| d.properties.iter())
-        .find(|p| &p.name == name)
+    set.property(name)
 }
 
 /// Every propertyAlias of `property`.
@@ -49,10 +36,7 @@ pub(crate) fn aliases<'w>(
     set: &'w WsdlSet,
     property: &'w QName,
 ) -> impl Iterator<Item = &'w PropertyAlias> + 'w {
-    set.documents
-        .values()
-        .flat_map(|d| d.property_aliases.iter())
-        .filter(move |a| &a.property == property)
+    set.property_aliases(property)
 }
 
 /// True when the set holds any document at all; with an empty set nothing can be resolved and
@@ -71,4 +55,19 @@ pub(crate) fn single_element_part(msg: &Message) -> Option<&QName> {
         },
         _ => None,
     }
+}
+
+/// SA00010 for an XSD element or type: reported only when a schema of that namespace is loaded
+/// and lacks the name (a namespace with no schema at all is the WSDL loader's finding).
+pub(crate) fn missing_schema_component(set: &WsdlSet, name: &QName, element: bool) -> bool {
+    if !element && bpelgate_wsdl::xsd::is_builtin(name) {
+        return false;
+    }
+    let ns_known = set.schemas().any(|s| s.target_namespace == name.ns);
+    let found = if element {
+        set.element_decl(name).is_some()
+    } else {
+        set.type_def(name).is_some()
+    };
+    ns_known && !found
 }

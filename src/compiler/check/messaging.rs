@@ -244,7 +244,10 @@ fn check_correlations(
                         format!("<correlation set=\"{set}\"> on a request-response invoke needs pattern=\"request\", \"response\" or \"request-response\"; add it"),
                     );
                 }
-                if !op.is_request_response() && c.pattern.is_some_and(|p| p != Pattern::Request) {
+                if !op.is_request_response()
+                    && ctx.process.dialect == super::ast::Dialect::Bpel20
+                    && c.pattern.is_some_and(|p| p != Pattern::Request)
+                {
                     ctx.error(
                         "SA00046",
                         c.pos,
@@ -291,7 +294,9 @@ fn check_mex(
     if let Some(m) = mex
         && !env.message_exchange(m)
     {
-        ctx.error(
+        // Apache ODE declares undeclared message exchanges implicitly at process level and
+        // real processes rely on it, so this is a warning rather than a rejection.
+        ctx.warning(
             codes.message_exchange,
             pos,
             format!("{what} uses messageExchange \"{m}\", which is not declared in this or an enclosing scope; declare it in <messageExchanges>"),

@@ -89,6 +89,12 @@ impl Ctx<'_> {
             .push(Diagnostic::error(code, self.file, pos, message));
     }
 
+    /// Records a warning.
+    pub fn warning(&mut self, code: &str, pos: Pos, message: impl Into<String>) {
+        self.diags
+            .push(Diagnostic::warning(code, self.file, pos, message));
+    }
+
     /// Records a reference to a variable that no enclosing scope declares.
     pub fn undeclared_variable(&mut self, pos: Pos, name: &str, what: &str) {
         self.error(

@@ -12,16 +12,28 @@ use super::handlers::children;
 use super::scopes::Env;
 
 /// Expression and query languages the engine evaluates (SA00004). The WS-BPEL 2.0 XPath 1.0 and
-/// 2.0 URIs, plus the XPath 1.0 URI BPEL4WS 1.1 and the 2004/03 draft used as their default.
+/// 2.0 URIs, the XPath 1.0 URI BPEL4WS 1.1 and the 2004/03 draft used as their default, and the
+/// XQuery 1.0 URI Apache ODE supports (the runtime evaluates it).
 pub(crate) const SUPPORTED_LANGUAGES: &[&str] = &[
     "urn:oasis:names:tc:wsbpel:2.0:sublang:xpath1.0",
     "urn:oasis:names:tc:wsbpel:2.0:sublang:xpath2.0",
     "http://www.w3.org/TR/1999/REC-xpath-19991116",
+    "urn:oasis:names:tc:wsbpel:2.0:sublang:xquery1.0",
 ];
 
-/// Extension namespaces the engine understands (SA00009). None yet: a mandatory extension is
-/// always rejected; optional ones are ignored (§5.3).
-pub(crate) const SUPPORTED_EXTENSIONS: &[&str] = &[];
+/// The XPath languages, whose `$name` references are process variables.
+pub(crate) fn is_xpath(lang: &str) -> bool {
+    SUPPORTED_LANGUAGES[..3].contains(&lang)
+}
+
+/// Extension namespaces the engine understands (SA00009): the ones Apache ODE ships (REST
+/// extension activities, E4X assign, its extension test bundle). Any other mandatory extension
+/// is rejected; optional ones are ignored (§5.3).
+pub(crate) const SUPPORTED_EXTENSIONS: &[&str] = &[
+    "http://www.apache.org/ode/bpel/extensions/bpel4restlight",
+    "http://ode.apache.org/extensions/e4x",
+    "urn:ode:test-extension-bundle",
+];
 
 /// SA00004 for one language attribute.
 pub(crate) fn check_language(ctx: &mut Ctx<'_>, lang: Option<&str>, pos: Pos) {
@@ -58,7 +70,9 @@ pub(crate) fn check_process(ctx: &mut Ctx<'_>) {
     let mut starts = Vec::new();
     collect_starts(main, &mut starts);
     if starts.is_empty() {
-        ctx.error(
+        // A process without start activity compiles (ODE accepts it) but can never be
+        // instantiated; SA00015 is therefore reported as a warning.
+        ctx.warning(
             "SA00015",
             main.pos,
             "the process has no start activity; mark the first <receive> or <pick> with createInstance=\"yes\"",

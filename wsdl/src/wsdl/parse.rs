@@ -45,16 +45,36 @@ pub fn parse_definitions(root: Element, file: &str) -> Result<Definitions, Error
         w.scope.pop();
         r?;
     }
-    check_unique(file, d.messages.iter().map(|m| (&m.name, &m.origin)), "message")?;
-    check_unique(file, d.port_types.iter().map(|m| (&m.name, &m.origin)), "portType")?;
-    check_unique(file, d.bindings.iter().map(|m| (&m.name, &m.origin)), "binding")?;
-    check_unique(file, d.services.iter().map(|m| (&m.name, &m.origin)), "service")?;
+    check_unique(
+        file,
+        d.messages.iter().map(|m| (&m.name, &m.origin)),
+        "message",
+    )?;
+    check_unique(
+        file,
+        d.port_types.iter().map(|m| (&m.name, &m.origin)),
+        "portType",
+    )?;
+    check_unique(
+        file,
+        d.bindings.iter().map(|m| (&m.name, &m.origin)),
+        "binding",
+    )?;
+    check_unique(
+        file,
+        d.services.iter().map(|m| (&m.name, &m.origin)),
+        "service",
+    )?;
     check_unique(
         file,
         d.partner_link_types.iter().map(|m| (&m.name, &m.origin)),
         "partnerLinkType",
     )?;
-    check_unique(file, d.properties.iter().map(|m| (&m.name, &m.origin)), "property")?;
+    check_unique(
+        file,
+        d.properties.iter().map(|m| (&m.name, &m.origin)),
+        "property",
+    )?;
     d.imports = d
         .wsdl_imports
         .iter()
@@ -153,7 +173,10 @@ impl Walker<'_> {
         el.attr(attr)
             .map(|v| {
                 self.scope.resolve(v, true).map_err(|m| {
-                    self.err(el.pos, format!("attribute {attr} of {}: {m}", Self::what(el)))
+                    self.err(
+                        el.pos,
+                        format!("attribute {attr} of {}: {m}", Self::what(el)),
+                    )
                 })
             })
             .transpose()
@@ -197,7 +220,8 @@ impl Walker<'_> {
                 }),
                 "types" => {
                     for s in c.children_named(XSD_NS, "schema") {
-                        d.schemas.push(xsd::parse_schema(s, &self.scope, self.file)?);
+                        d.schemas
+                            .push(xsd::parse_schema(s, &self.scope, self.file)?);
                     }
                 }
                 "message" => {
@@ -383,10 +407,7 @@ impl Walker<'_> {
             None => Ok(None),
             Some("document") => Ok(Some(Style::Document)),
             Some("rpc") => Ok(Some(Style::Rpc)),
-            Some(s) => Err(self.err(
-                el.pos,
-                format!("style='{s}' must be 'document' or 'rpc'"),
-            )),
+            Some(s) => Err(self.err(el.pos, format!("style='{s}' must be 'document' or 'rpc'"))),
         }
     }
 
@@ -520,7 +541,10 @@ impl Walker<'_> {
             if ports.iter().any(|q| q.name == port.name) {
                 return Err(self.err(
                     p.pos,
-                    format!("service '{}' has two ports named '{}'", name.local, port.name),
+                    format!(
+                        "service '{}' has two ports named '{}'",
+                        name.local, port.name
+                    ),
                 ));
             }
             ports.push(port);
@@ -594,7 +618,10 @@ impl Walker<'_> {
     }
 
     fn property(&mut self, el: &Element, name: QName) -> Result<Property, Error> {
-        let kind = match (self.qname_attr(el, "type")?, self.qname_attr(el, "element")?) {
+        let kind = match (
+            self.qname_attr(el, "type")?,
+            self.qname_attr(el, "element")?,
+        ) {
             (Some(t), None) => PartKind::Type(t),
             (None, Some(e)) => PartKind::Element(e),
             (Some(_), Some(_)) => {

@@ -117,7 +117,9 @@ fn check_relative(path: &str) -> Result<(), String> {
             "'{path}': absolute paths are not supported; use a path relative to the package"
         ));
     }
-    if p.components().any(|c| !matches!(c, Component::Normal(_) | Component::CurDir)) {
+    if p.components()
+        .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
+    {
         return Err(format!("'{path}' leaves the package directory"));
     }
     Ok(())
@@ -382,20 +384,18 @@ impl WsdlSet {
             return None;
         };
         match e.kind {
-            EdgeKind::XsdInclude => {
-                (!actual.is_empty() && actual != e.includer_ns).then(|| {
-                    Error::invalid(
-                        &e.from,
-                        e.pos,
-                        format!(
-                            "xsd:include of '{}': the included schema's targetNamespace '{actual}' \
+            EdgeKind::XsdInclude => (!actual.is_empty() && actual != e.includer_ns).then(|| {
+                Error::invalid(
+                    &e.from,
+                    e.pos,
+                    format!(
+                        "xsd:include of '{}': the included schema's targetNamespace '{actual}' \
                              differs from the including schema's '{}'; use xsd:import for another \
                              namespace",
-                            e.location, e.includer_ns
-                        ),
-                    )
-                })
-            }
+                        e.location, e.includer_ns
+                    ),
+                )
+            }),
             EdgeKind::WsdlImport | EdgeKind::XsdImport => {
                 let expected = e.namespace.as_deref().unwrap_or("");
                 if e.kind == EdgeKind::WsdlImport && expected.is_empty() {
@@ -592,7 +592,8 @@ impl WsdlSet {
 
     /// The named attribute group `name`.
     pub fn attribute_group_def(&self, name: &QName) -> Option<&AttributeGroupDef> {
-        self.schemas_for(&name.ns).find_map(|s| s.attribute_group(name))
+        self.schemas_for(&name.ns)
+            .find_map(|s| s.attribute_group(name))
     }
 
     fn schemas_for<'s, 'n>(
@@ -636,8 +637,7 @@ impl WsdlSet {
         &'a self,
         ns: &'a str,
     ) -> impl Iterator<Item = &'a Definitions> + 'a {
-        self.definitions()
-            .filter(move |d| d.target_namespace == ns)
+        self.definitions().filter(move |d| d.target_namespace == ns)
     }
 }
 
@@ -646,10 +646,9 @@ impl WsdlSet {
 pub fn publish_wsdl(defs: &Definitions, service: &QName, address: &str) -> String {
     let mut root = defs.root.clone();
     if defs.target_namespace == service.ns {
-        for s in root
-            .elements_mut()
-            .filter(|s| s.is(ns::WSDL, "service") && s.attr("name").map(str::trim) == Some(&service.local))
-        {
+        for s in root.elements_mut().filter(|s| {
+            s.is(ns::WSDL, "service") && s.attr("name").map(str::trim) == Some(&service.local)
+        }) {
             for p in s.elements_mut().filter(|p| p.is(ns::WSDL, "port")) {
                 for a in p.elements_mut().filter(|a| {
                     a.name.local == "address"

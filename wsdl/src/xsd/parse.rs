@@ -118,9 +118,7 @@ impl Walker<'_> {
     }
 
     fn qname_attr(&self, el: &Element, attr: &str) -> Result<Option<QName>, Error> {
-        el.attr(attr)
-            .map(|v| self.resolve(el, attr, v))
-            .transpose()
+        el.attr(attr).map(|v| self.resolve(el, attr, v)).transpose()
     }
 
     fn name<'e>(&self, el: &'e Element) -> Result<&'e str, Error> {
@@ -227,9 +225,7 @@ impl Walker<'_> {
         let type_def = if let Some(t) = self.qname_attr(el, "type")? {
             ElementType::Named(t)
         } else if let Some(ct) = el.child(XSD_NS, "complexType") {
-            ElementType::Complex(Box::new(
-                self.enter(ct, |w| w.complex_type(ct, None))?,
-            ))
+            ElementType::Complex(Box::new(self.enter(ct, |w| w.complex_type(ct, None))?))
         } else if let Some(st) = el.child(XSD_NS, "simpleType") {
             ElementType::Simple(Box::new(self.enter(st, |w| w.simple_type(st, None))?))
         } else {
@@ -413,10 +409,9 @@ impl Walker<'_> {
             "attributeGroup" => match self.qname_attr(el, "ref")? {
                 Some(r) => out.push(AttributeItem::GroupRef(r)),
                 None => {
-                    return Err(self.err(
-                        el.pos,
-                        "a local <xsd:attributeGroup> needs a ref attribute",
-                    ));
+                    return Err(
+                        self.err(el.pos, "a local <xsd:attributeGroup> needs a ref attribute")
+                    );
                 }
             },
             "anyAttribute" => *any = true,
