@@ -382,6 +382,8 @@ pub struct Activity {
     pub kind: ActivityKind,
     /// Foreign attributes and elements kept for extensions (e.g. `ext:failureHandling`).
     pub extension_elements: Vec<Element>,
+    /// Attributes in non-BPEL namespaces written on the activity element.
+    pub foreign_attrs: Vec<(QName, String)>,
     /// Position of the activity element.
     pub pos: Pos,
 }
