@@ -5,7 +5,7 @@
 //! Activities are numbered in pre-order (a parent before its children), a scope's primary
 //! activity before its handlers.
 
-use bpelgate_wsdl::wsdl::{Operation, PartKind, PartnerLinkType, PortType, WsdlSet};
+use bpelgate_wsdl::wsdl::{Operation, PartKind, WsdlSet};
 use bpelgate_wsdl::{Pos, QName};
 
 use super::ast;
@@ -293,7 +293,7 @@ impl<'a> Lowerer<'a> {
         // variables declared before them in the same scope.
         for (id, v) in declared {
             if let Some(from) = &v.from {
-                let init = self.from_spec(from, sid);
+                let init = self.lower_from(from, sid);
                 self.p.variables[id.index()].init = init;
             }
         }
@@ -318,7 +318,7 @@ impl<'a> Lowerer<'a> {
             );
             return;
         };
-        let Some(plt) = find_partner_link_type(self.wsdl, plt_name) else {
+        let Some(plt) = self.wsdl.partner_link_type(plt_name) else {
             self.error(
                 pl.pos,
                 format!(
@@ -413,15 +413,8 @@ impl<'a> Lowerer<'a> {
             let fault_variable = match (&c.fault_variable, &fault_type) {
                 (Some(name), Some(ty)) => {
                     let eosf = self.p.scopes[sid.index()].exit_on_standard_fault;
-                    let cs = self.new_scope(
-                        ScopeKind::Catch,
-                        None,
-                        None,
-                        Some(sid),
-                        false,
-                        eosf,
-                        c.pos,
-                    );
+                    let cs =
+                        self.new_scope(ScopeKind::Catch, None, None, Some(sid), false, eosf, c.pos);
                     catch_ctx.scope = cs;
                     catch_scope = Some(cs);
                     Some(self.new_variable(
@@ -468,9 +461,7 @@ impl<'a> Lowerer<'a> {
             let ty = match (&ev.message_type, &ev.element) {
                 (Some(m), _) => Some(VarType::MessageType(m.clone())),
                 (None, Some(e)) => Some(VarType::Element(e.clone())),
-                (None, None) => input
-                    .as_ref()
-                    .map(|m| VarType::MessageType(m.name.clone())),
+                (None, None) => input.as_ref().map(|m| VarType::MessageType(m.name.clone())),
             };
             match ty {
                 Some(ty) => implicit.push(ImplicitVar {
@@ -541,11 +532,11 @@ impl<'a> Lowerer<'a> {
         };
         let op = port_type
             .as_ref()
-            .and_then(|pt| find_port_type(self.wsdl, pt))
+            .and_then(|pt| self.wsdl.port_type(pt))
             .and_then(|pt| pt.operation(&t.operation));
         let msg = op
             .and_then(|o| o.input.as_ref())
-            .and_then(|m| find_message(self.wsdl, m));
+            .and_then(|m| self.wsdl.message(m));
         if msg.is_none() {
             self.error(
                 pos,
@@ -749,7 +740,10 @@ impl<'a> Lowerer<'a> {
             a.pos,
         );
         self.declare(sid, &s.body, implicit);
-        let inner = Ctx { scope: sid, ..child };
+        let inner = Ctx {
+            scope: sid,
+            ..child
+        };
         let body = self.required(s.body.activity.as_deref(), inner, a.pos, "scope");
         self.p.scopes[sid.index()].body = Some(body);
         self.handlers(sid, &s.body, inner);
@@ -796,7 +790,10 @@ impl<'a> Lowerer<'a> {
             .flat_map(|frame| frame.iter().copied())
             .find(|l| self.p.links[l.index()].name == name);
         let Some(l) = found else {
-            self.error(pos, format!("link `{name}` is not declared by an enclosing flow"));
+            self.error(
+                pos,
+                format!("link `{name}` is not declared by an enclosing flow"),
+            );
             return None;
         };
         let ends = &mut self.link_ends[l.index()];
@@ -878,7 +875,11 @@ impl<'a> Lowerer<'a> {
                 pos: m.pos,
             });
         }
-        let on_alarms = p.on_alarms.iter().map(|al| self.on_alarm(al, child)).collect();
+        let on_alarms = p
+            .on_alarms
+            .iter()
+            .map(|al| self.on_alarm(al, child))
+            .collect();
         ActivityKind::Pick(Box::new(model::Pick {
             create_instance: p.create_instance,
             on_messages,
@@ -920,7 +921,7 @@ impl<'a> Lowerer<'a> {
                 variable: self.variable(scope, &tp.from_variable, tp.pos),
             })
             .collect();
-        let from_parts = self.from_parts(&inv.from_parts, scope);
+        let from_parts = self.lower_from_parts(&inv.from_parts, scope);
         let handler_scope = if !inv.catches.is_empty()
             || inv.catch_all.is_some()
             || inv.compensation_handler.is_some()
@@ -962,8 +963,13 @@ impl<'a> Lowerer<'a> {
 
     fn reply(&mut self, r: &ast::Reply, scope: ScopeId, pos: Pos) -> ActivityKind {
         let partner_link = self.partner_link(scope, &r.partner_link, pos);
-        let operation =
-            self.operation(partner_link, r.port_type.as_ref(), &r.operation, Role::My, pos);
+        let operation = self.operation(
+            partner_link,
+            r.port_type.as_ref(),
+            &r.operation,
+            Role::My,
+            pos,
+        );
         let variable = r.variable.as_ref().map(|v| self.variable(scope, v, pos));
         let message_exchange = r
             .message_exchange
@@ -994,8 +1000,8 @@ impl<'a> Lowerer<'a> {
         for op in &a.operations {
             match op {
                 ast::AssignOperation::Copy(c) => {
-                    let from = self.from_spec(&c.from, scope);
-                    let to = self.to_spec(&c.to, scope);
+                    let from = self.lower_from(&c.from, scope);
+                    let to = self.lower_to(&c.to, scope);
                     if let (Some(from), Some(to)) = (from, to) {
                         operations.push(model::AssignOperation::Copy(model::Copy {
                             keep_src_element_name: c.keep_src_element_name,
@@ -1017,7 +1023,7 @@ impl<'a> Lowerer<'a> {
         })
     }
 
-    fn from_spec(&mut self, f: &ast::From, scope: ScopeId) -> Option<FromSpec> {
+    fn lower_from(&mut self, f: &ast::From, scope: ScopeId) -> Option<FromSpec> {
         Some(match &f.spec {
             ast::FromSpec::Variable {
                 variable,
@@ -1055,16 +1061,21 @@ impl<'a> Lowerer<'a> {
                 variable: self.variable(scope, variable, f.pos),
                 property: property.clone(),
             },
-            ast::FromSpec::Expression(e) => FromSpec::Expression(self.expr(e, ExprKind::Expression)),
+            ast::FromSpec::Expression(e) => {
+                FromSpec::Expression(self.expr(e, ExprKind::Expression))
+            }
             ast::FromSpec::Literal(e) => FromSpec::Literal(e.clone()),
             ast::FromSpec::Empty => {
-                self.error(f.pos, "from-spec has no variable, expression or literal".into());
+                self.error(
+                    f.pos,
+                    "from-spec has no variable, expression or literal".into(),
+                );
                 return None;
             }
         })
     }
 
-    fn to_spec(&mut self, t: &ast::To, scope: ScopeId) -> Option<ToSpec> {
+    fn lower_to(&mut self, t: &ast::To, scope: ScopeId) -> Option<ToSpec> {
         Some(match &t.spec {
             ast::ToSpec::Variable {
                 variable,
@@ -1084,7 +1095,10 @@ impl<'a> Lowerer<'a> {
             },
             ast::ToSpec::Expression(e) => ToSpec::Expression(self.expr(e, ExprKind::Expression)),
             ast::ToSpec::Empty => {
-                self.error(t.pos, "to-spec has no variable, partnerLink or expression".into());
+                self.error(
+                    t.pos,
+                    "to-spec has no variable, partnerLink or expression".into(),
+                );
                 return None;
             }
         })
@@ -1094,15 +1108,20 @@ impl<'a> Lowerer<'a> {
 
     fn inbound(&mut self, t: &ast::MessageTarget, scope: ScopeId, pos: Pos) -> Inbound {
         let partner_link = self.partner_link(scope, &t.partner_link, pos);
-        let operation =
-            self.operation(partner_link, t.port_type.as_ref(), &t.operation, Role::My, pos);
+        let operation = self.operation(
+            partner_link,
+            t.port_type.as_ref(),
+            &t.operation,
+            Role::My,
+            pos,
+        );
         let variable = t.variable.as_ref().map(|v| self.variable(scope, v, pos));
         let message_exchange = t
             .message_exchange
             .as_ref()
             .map(|m| self.message_exchange(scope, m, pos));
         let correlations = self.correlations(&t.correlations, scope);
-        let from_parts = self.from_parts(&t.from_parts, scope);
+        let from_parts = self.lower_from_parts(&t.from_parts, scope);
         Inbound {
             partner_link,
             operation,
@@ -1113,7 +1132,7 @@ impl<'a> Lowerer<'a> {
         }
     }
 
-    fn from_parts(&mut self, parts: &[ast::FromPart], scope: ScopeId) -> Vec<PartBinding> {
+    fn lower_from_parts(&mut self, parts: &[ast::FromPart], scope: ScopeId) -> Vec<PartBinding> {
         parts
             .iter()
             .map(|fp| PartBinding {
@@ -1151,10 +1170,14 @@ impl<'a> Lowerer<'a> {
         role: Role,
         pos: Pos,
     ) -> OperationRef {
-        let role_pt = self.p.partner_links.get(pl.index()).and_then(|p| match role {
-            Role::My => p.my_role.as_ref().map(|r| r.1.clone()),
-            Role::Partner => p.partner_role.as_ref().map(|r| r.1.clone()),
-        });
+        let role_pt = self
+            .p
+            .partner_links
+            .get(pl.index())
+            .and_then(|p| match role {
+                Role::My => p.my_role.as_ref().map(|r| r.1.clone()),
+                Role::Partner => p.partner_role.as_ref().map(|r| r.1.clone()),
+            });
         let unresolved = |pt: QName| OperationRef {
             port_type: pt,
             name: name.to_string(),
@@ -1179,8 +1202,10 @@ impl<'a> Lowerer<'a> {
             }
             return unresolved(QName::default());
         };
-        let found: Option<&Operation> =
-            find_port_type(self.wsdl, &pt_name).and_then(|pt| pt.operation(name));
+        let found: Option<&Operation> = self
+            .wsdl
+            .port_type(&pt_name)
+            .and_then(|pt| pt.operation(name));
         match found {
             Some(op) => OperationRef {
                 port_type: pt_name,
@@ -1341,29 +1366,6 @@ impl<'a> Lowerer<'a> {
                 .map(|e| self.expr(e, ExprKind::Expression)),
         }
     }
-}
-
-// ----- WSDL lookups over every document of the package -----
-
-fn find_partner_link_type<'w>(wsdl: &'w WsdlSet, name: &QName) -> Option<&'w PartnerLinkType> {
-    wsdl.documents
-        .values()
-        .flat_map(|d| &d.partner_link_types)
-        .find(|p| &p.name == name)
-}
-
-fn find_port_type<'w>(wsdl: &'w WsdlSet, name: &QName) -> Option<&'w PortType> {
-    wsdl.documents
-        .values()
-        .flat_map(|d| &d.port_types)
-        .find(|p| &p.name == name)
-}
-
-fn find_message<'w>(wsdl: &'w WsdlSet, name: &QName) -> Option<&'w bpelgate_wsdl::wsdl::Message> {
-    wsdl.documents
-        .values()
-        .flat_map(|d| &d.messages)
-        .find(|m| &m.name == name)
 }
 
 #[cfg(test)]

@@ -219,10 +219,11 @@ impl Process {
     /// Resolves a variable name as seen from `scope` (innermost declaration wins).
     pub fn find_variable(&self, scope: ScopeId, name: &str) -> Option<VariableId> {
         self.scope_chain(scope).find_map(|s| {
-            s.variables
-                .iter()
-                .copied()
-                .find(|v| self.variables.get(v.index()).is_some_and(|d| d.name == name))
+            s.variables.iter().copied().find(|v| {
+                self.variables
+                    .get(v.index())
+                    .is_some_and(|d| d.name == name)
+            })
         })
     }
 
