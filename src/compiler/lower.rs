@@ -263,6 +263,7 @@ impl<'a> Lowerer<'a> {
                 id,
                 name: m.name.clone(),
                 scope: sid,
+                implicit: false,
                 pos: m.pos,
             });
             self.p.scopes[sid.index()].message_exchanges.push(id);
@@ -904,13 +905,16 @@ impl<'a> Lowerer<'a> {
             Role::Partner,
             pos,
         );
+        // Tools write `inputVariable=""` for an operation without input: it names no variable.
         let input_variable = inv
             .input_variable
             .as_ref()
+            .filter(|v| !v.is_empty())
             .map(|v| self.variable(scope, v, pos));
         let output_variable = inv
             .output_variable
             .as_ref()
+            .filter(|v| !v.is_empty())
             .map(|v| self.variable(scope, v, pos));
         let correlations = self.correlations(&inv.correlations, scope);
         let to_parts = inv
@@ -1202,10 +1206,15 @@ impl<'a> Lowerer<'a> {
             }
             return unresolved(QName::default());
         };
+        // A portType name may be defined by more than one document of a package (a copy of a
+        // partner's WSDL next to the process's own); take the one defining the operation.
         let found: Option<&Operation> = self
             .wsdl
-            .port_type(&pt_name)
-            .and_then(|pt| pt.operation(name));
+            .documents
+            .values()
+            .flat_map(|d| &d.port_types)
+            .filter(|pt| pt.name == pt_name)
+            .find_map(|pt| pt.operation(name));
         match found {
             Some(op) => OperationRef {
                 port_type: pt_name,
@@ -1282,6 +1291,8 @@ impl<'a> Lowerer<'a> {
         })
     }
 
+    /// Resolves a message exchange; an undeclared one is declared in the process scope, so
+    /// that activities naming the same exchange still pair up (Apache ODE accepts this).
     fn message_exchange(&mut self, scope: ScopeId, name: &str, pos: Pos) -> MessageExchangeId {
         let found = self.find_in_chain(
             scope,
@@ -1289,8 +1300,18 @@ impl<'a> Lowerer<'a> {
             |id| self.p.message_exchanges[id.index()].name == name,
         );
         found.unwrap_or_else(|| {
-            self.error(pos, format!("messageExchange `{name}` is not declared"));
-            MessageExchangeId(UNRESOLVED)
+            let id = MessageExchangeId(self.p.message_exchanges.len() as u32);
+            self.p.message_exchanges.push(MessageExchangeDecl {
+                id,
+                name: name.to_string(),
+                scope: ScopeId::PROCESS,
+                implicit: true,
+                pos,
+            });
+            self.p.scopes[ScopeId::PROCESS.index()]
+                .message_exchanges
+                .push(id);
+            id
         })
     }
 

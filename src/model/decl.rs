@@ -211,6 +211,9 @@ pub struct MessageExchangeDecl {
     pub name: String,
     /// The declaring scope.
     pub scope: ScopeId,
+    /// True when no scope declares it and it was added to the process scope (as Apache ODE
+    /// does for messaging activities naming an undeclared message exchange).
+    pub implicit: bool,
     /// Where it is declared.
     pub pos: Pos,
 }
