@@ -4,6 +4,7 @@
 pub mod ast;
 pub mod check;
 pub mod diag;
+pub mod lower;
 pub mod parse;
 
 #[cfg(test)]
