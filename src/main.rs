@@ -15,7 +15,11 @@ use bpelgate::deploy::{BpelCompiler, BuildContext, DescriptorMode, build};
 const DEFAULT_CONFIG: &str = "conf/bpelgate.toml";
 
 #[derive(Parser, Debug)]
-#[command(name = "bpelgate", version, about = "WS-BPEL 2.0 process server (Apache ODE / WSO2 BPS compatible)")]
+#[command(
+    name = "bpelgate",
+    version,
+    about = "WS-BPEL 2.0 process server (Apache ODE / WSO2 BPS compatible)"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

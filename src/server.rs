@@ -64,7 +64,9 @@ impl std::fmt::Debug for Running {
 pub async fn start(config: Config, compiler: Arc<dyn PackageCompiler>) -> Result<Running, Error> {
     let port = config.server.effective_http_port().ok_or(Error::Port)?;
     let listener = http::bind(SocketAddr::new(config.server.bind, port)).await?;
-    let addr = listener.local_addr().map_err(bpelgate_transports::Error::Io)?;
+    let addr = listener
+        .local_addr()
+        .map_err(bpelgate_transports::Error::Io)?;
     let registry = Arc::new(Registry::default());
     let deployer = Arc::new(Deployer::new(
         registry.clone(),

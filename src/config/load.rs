@@ -196,7 +196,11 @@ fn apply_overrides(table: &mut Table, o: &Overrides) {
         set("server", "port-offset", Value::Integer(i64::from(p)));
     }
     if let Some(d) = &o.deploy_dir {
-        set("server", "deploy-dir", Value::String(d.display().to_string()));
+        set(
+            "server",
+            "deploy-dir",
+            Value::String(d.display().to_string()),
+        );
     }
     if let Some(d) = &o.data_dir {
         set("server", "data-dir", Value::String(d.display().to_string()));

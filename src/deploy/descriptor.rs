@@ -620,7 +620,9 @@ impl Parser<'_> {
     fn invoke(&mut self, el: &Element) -> Option<Invoke> {
         let partner_link = self.required_attr(el, "partnerLink");
         let use_peer2peer = match el.attr("usePeer2Peer") {
-            Some(v) => self.boolean(el.pos, v, "invoke/@usePeer2Peer").unwrap_or(true),
+            Some(v) => self
+                .boolean(el.pos, v, "invoke/@usePeer2Peer")
+                .unwrap_or(true),
             None => true,
         };
         let service = match el.child(DD_NS, "service") {
@@ -709,9 +711,7 @@ impl Parser<'_> {
             Some(other) => {
                 self.err(
                     el.pos,
-                    format!(
-                        "<cleanup on>: '{other}' is not one of success, failure, always"
-                    ),
+                    format!("<cleanup on>: '{other}' is not one of success, failure, always"),
                 );
                 return None;
             }

@@ -167,7 +167,10 @@ mod tests {
         let b = read("conf:/g.epr", pkg.path(), conf.path(), &l).unwrap();
         assert_eq!(b.address, "http://global:8080/svc");
         let abs = pkg.path().join("p.epr").display().to_string();
-        assert_eq!(read(&abs, Path::new("/nowhere"), conf.path(), &l).unwrap(), a);
+        assert_eq!(
+            read(&abs, Path::new("/nowhere"), conf.path(), &l).unwrap(),
+            a
+        );
     }
 
     #[test]
@@ -187,8 +190,14 @@ mod tests {
         let l = Limits::default();
         let c = pkg.path();
         assert_eq!(read("old.epr", c, c, &l).unwrap().address, "http://x/");
-        assert!(matches!(read("noaddr.epr", c, c, &l), Err(EprError::NoAddress { .. })));
-        assert!(matches!(read("other.epr", c, c, &l), Err(EprError::NotEpr { .. })));
+        assert!(matches!(
+            read("noaddr.epr", c, c, &l),
+            Err(EprError::NoAddress { .. })
+        ));
+        assert!(matches!(
+            read("other.epr", c, c, &l),
+            Err(EprError::NotEpr { .. })
+        ));
         let missing = read("missing.epr", c, c, &l).unwrap_err();
         assert!(missing.to_string().contains("missing.epr"), "{missing}");
     }

@@ -13,8 +13,8 @@ pub use package::{
     BpelCompiler, BuildContext, BuildResult, BuiltPackage, DescriptorMode, PackageCompiler, build,
 };
 pub use registry::{
-    Endpoint, MemoryVersions, PackageInfo, PackageState, ProcessInfo, ProcessListing,
-    ProcessState, Registry, VersionSource,
+    Endpoint, MemoryVersions, PackageInfo, PackageState, ProcessInfo, ProcessListing, ProcessState,
+    Registry, VersionSource,
 };
 pub use watcher::{Deployer, ScanReport, valid_package_name};
 

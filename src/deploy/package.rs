@@ -288,8 +288,7 @@ impl Validator<'_> {
         }
         let mut invokes = Vec::new();
         for i in &dd.invokes {
-            let Some(pl) = self.partner_link(process, &i.partner_link, Role::Partner, i.pos)
-            else {
+            let Some(pl) = self.partner_link(process, &i.partner_link, Role::Partner, i.pos) else {
                 continue;
             };
             let role_pt = pl.partner_role.as_ref().map(|(_, pt)| pt.clone());
@@ -305,12 +304,9 @@ impl Validator<'_> {
                 if let Some(ep) = &s.endpoint {
                     let read = match (&ep.inline_epr, &ep.endpoint_reference) {
                         (Some(inline), _) => Some(epr::from_element(inline, DEPLOY_XML)),
-                        (None, Some(r)) => Some(epr::read(
-                            r,
-                            self.dir,
-                            &self.ctx.conf_dir,
-                            &self.ctx.limits,
-                        )),
+                        (None, Some(r)) => {
+                            Some(epr::read(r, self.dir, &self.ctx.conf_dir, &self.ctx.limits))
+                        }
                         (None, None) => None,
                     };
                     match read {

@@ -211,7 +211,11 @@ fn collect(
 
 /// Scans every `interval` until `shutdown` turns true. Each scan runs on a blocking thread so
 /// request handling never waits for a compile.
-pub async fn watch(deployer: Arc<Deployer>, interval: Duration, mut shutdown: watch::Receiver<bool>) {
+pub async fn watch(
+    deployer: Arc<Deployer>,
+    interval: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {

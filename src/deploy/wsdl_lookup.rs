@@ -16,12 +16,9 @@ const ADDRESS_NS: [&str; 3] = [
 
 /// The service named `name` and the document that defines it.
 pub fn find_service<'a>(set: &'a WsdlSet, name: &QName) -> Option<(&'a Definitions, &'a Service)> {
-    set.documents.values().find_map(|d| {
-        d.services
-            .iter()
-            .find(|s| &s.name == name)
-            .map(|s| (d, s))
-    })
+    set.documents
+        .values()
+        .find_map(|d| d.services.iter().find(|s| &s.name == name).map(|s| (d, s)))
 }
 
 /// The binding named `name`.
@@ -52,8 +49,7 @@ pub fn publish_wsdl(defs: &Definitions, service: &QName, address: &str) -> Strin
         if svc.is(WSDL_NS, "service") && svc.attr("name") == Some(service.local.as_str()) {
             for port in svc.elements_mut().filter(|p| p.is(WSDL_NS, "port")) {
                 for addr in port.elements_mut() {
-                    if addr.name.local == "address" && ADDRESS_NS.contains(&addr.name.ns.as_str())
-                    {
+                    if addr.name.local == "address" && ADDRESS_NS.contains(&addr.name.ns.as_str()) {
                         addr.set_attr("location", address);
                     }
                 }

@@ -35,9 +35,18 @@ fn layers_file_then_env_then_flags() {
     )
     .unwrap();
     let env = vec![
-        ("BPELGATE__SERVER__HTTP_PORT".to_string(), "8500".to_string()),
-        ("BPELGATE__HTTP_CLIENT__MAX_CONNECTIONS_PER_HOST".to_string(), "5".to_string()),
-        ("BPELGATE__MANAGEMENT__TOKEN".to_string(), "12345".to_string()),
+        (
+            "BPELGATE__SERVER__HTTP_PORT".to_string(),
+            "8500".to_string(),
+        ),
+        (
+            "BPELGATE__HTTP_CLIENT__MAX_CONNECTIONS_PER_HOST".to_string(),
+            "5".to_string(),
+        ),
+        (
+            "BPELGATE__MANAGEMENT__TOKEN".to_string(),
+            "12345".to_string(),
+        ),
         ("UNRELATED".to_string(), "x".to_string()),
     ];
     let flags = Overrides {
@@ -86,5 +95,12 @@ fn semantic_checks() {
     assert!(all.contains("beyond 65535"), "{all}");
     assert!(all.contains("max-total-connections"), "{all}");
     assert!(load_str("[database]\nurl = \"mysql://x\"\n").is_err());
-    assert!(load(Some(Path::new("/nonexistent/c.toml")), Vec::new(), &Overrides::default()).is_err());
+    assert!(
+        load(
+            Some(Path::new("/nonexistent/c.toml")),
+            Vec::new(),
+            &Overrides::default()
+        )
+        .is_err()
+    );
 }

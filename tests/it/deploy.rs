@@ -26,7 +26,14 @@ async fn good_package_deploys_and_serves_its_wsdl() {
     assert!(r.body.contains(&expected), "{}", r.body);
     assert!(!r.body.contains("http://old/"), "{}", r.body);
 
-    let r = request(s.addr, "POST", "/services/HelloSvc", &[("Content-Type", "text/xml")], "<x/>").await;
+    let r = request(
+        s.addr,
+        "POST",
+        "/services/HelloSvc",
+        &[("Content-Type", "text/xml")],
+        "<x/>",
+    )
+    .await;
     assert_eq!(r.status, 500);
     assert!(r.body.contains("soapenv:Server"), "{}", r.body);
     assert!(r.body.contains("process execution is not available yet"));
@@ -39,7 +46,14 @@ async fn good_package_deploys_and_serves_its_wsdl() {
 async fn bad_deploy_xml_fails_with_file_and_line() {
     let s = TestServer::start().await;
     let dd = "<deploy xmlns=\"http://www.apache.org/ode/schemas/dd/2007/03\" xmlns:p=\"urn:p\">\n  <process name=\"p:Bad\">\n    <active>maybe</active>\n  </process>\n</deploy>\n";
-    write_package(s.dir(), "Bad", &[("deploy.xml", dd), ("fake-compile.txt", &spec("Bad", "BadSvc"))]);
+    write_package(
+        s.dir(),
+        "Bad",
+        &[
+            ("deploy.xml", dd),
+            ("fake-compile.txt", &spec("Bad", "BadSvc")),
+        ],
+    );
     let info = s.wait_state("Bad", PackageState::Failed).await;
     assert_eq!(
         info.errors,
@@ -48,9 +62,17 @@ async fn bad_deploy_xml_fails_with_file_and_line() {
     assert!(info.processes.is_empty());
     assert_eq!(s.get("/services/BadSvc?wsdl").await.status, 404);
 
-    write_package(s.dir(), "NoDd", &[("fake-compile.txt", &spec("NoDd", "NoDdSvc"))]);
+    write_package(
+        s.dir(),
+        "NoDd",
+        &[("fake-compile.txt", &spec("NoDd", "NoDdSvc"))],
+    );
     let info = s.wait_state("NoDd", PackageState::Failed).await;
-    assert!(info.errors[0].contains("BG-DEPLOY-001"), "{:?}", info.errors);
+    assert!(
+        info.errors[0].contains("BG-DEPLOY-001"),
+        "{:?}",
+        info.errors
+    );
 }
 
 #[tokio::test]
@@ -93,47 +115,89 @@ async fn unknown_process_partner_link_and_port_type_mismatch() {
             ("fake-compile.txt", &spec("NoProc", "S1")),
         ],
     );
-    let e = s.wait_state("NoProc", PackageState::Failed).await.errors.join("\n");
-    assert!(e.contains("BG-DEPLOY-004: process {urn:p}Other is not among"), "{e}");
+    let e = s
+        .wait_state("NoProc", PackageState::Failed)
+        .await
+        .errors
+        .join("\n");
+    assert!(
+        e.contains("BG-DEPLOY-004: process {urn:p}Other is not among"),
+        "{e}"
+    );
     assert!(e.contains("found: {urn:p}NoProc"), "{e}");
 
-    let wrong_pl = "process {urn:p}Pl\npartner client {urn:w}PT\nservice {urn:w}S2 Port {urn:w}B {urn:w}PT\n";
+    let wrong_pl =
+        "process {urn:p}Pl\npartner client {urn:w}PT\nservice {urn:w}S2 Port {urn:w}B {urn:w}PT\n";
     write_package(
         s.dir(),
         "Pl",
-        &[("deploy.xml", &deploy_xml("Pl", "S2", "Port")), ("fake-compile.txt", wrong_pl)],
+        &[
+            ("deploy.xml", &deploy_xml("Pl", "S2", "Port")),
+            ("fake-compile.txt", wrong_pl),
+        ],
     );
-    let e = s.wait_state("Pl", PackageState::Failed).await.errors.join("\n");
-    assert!(e.contains("BG-DEPLOY-005") && e.contains("has no myRole"), "{e}");
+    let e = s
+        .wait_state("Pl", PackageState::Failed)
+        .await
+        .errors
+        .join("\n");
+    assert!(
+        e.contains("BG-DEPLOY-005") && e.contains("has no myRole"),
+        "{e}"
+    );
 
-    let mismatch = "process {urn:p}Mm\nmy client {urn:w}PT\nservice {urn:w}S3 Port {urn:w}B {urn:w}OtherPT\n";
+    let mismatch =
+        "process {urn:p}Mm\nmy client {urn:w}PT\nservice {urn:w}S3 Port {urn:w}B {urn:w}OtherPT\n";
     write_package(
         s.dir(),
         "Mm",
-        &[("deploy.xml", &deploy_xml("Mm", "S3", "Port")), ("fake-compile.txt", mismatch)],
+        &[
+            ("deploy.xml", &deploy_xml("Mm", "S3", "Port")),
+            ("fake-compile.txt", mismatch),
+        ],
     );
-    let e = s.wait_state("Mm", PackageState::Failed).await.errors.join("\n");
-    assert!(e.contains("BG-DEPLOY-007") && e.contains("{urn:w}OtherPT"), "{e}");
+    let e = s
+        .wait_state("Mm", PackageState::Failed)
+        .await
+        .errors
+        .join("\n");
+    assert!(
+        e.contains("BG-DEPLOY-007") && e.contains("{urn:w}OtherPT"),
+        "{e}"
+    );
 }
 
 #[tokio::test]
 async fn compiler_errors_and_panics_fail_the_package_only() {
     let s = TestServer::start().await;
-    let spec_err = format!("{}error SA00056 something is wrong\n", spec("Err", "ErrSvc"));
+    let spec_err = format!(
+        "{}error SA00056 something is wrong\n",
+        spec("Err", "ErrSvc")
+    );
     write_package(
         s.dir(),
         "Err",
-        &[("deploy.xml", &deploy_xml("Err", "ErrSvc", "Port")), ("fake-compile.txt", &spec_err)],
+        &[
+            ("deploy.xml", &deploy_xml("Err", "ErrSvc", "Port")),
+            ("fake-compile.txt", &spec_err),
+        ],
     );
     write_package(
         s.dir(),
         "Boom",
-        &[("deploy.xml", &deploy_xml("Boom", "BoomSvc", "Port")), ("fake-compile.txt", "panic\n")],
+        &[
+            ("deploy.xml", &deploy_xml("Boom", "BoomSvc", "Port")),
+            ("fake-compile.txt", "panic\n"),
+        ],
     );
     let info = s.wait_state("Err", PackageState::Failed).await;
     assert_eq!(info.errors, vec!["p.bpel:7:3: SA00056: something is wrong"]);
     let info = s.wait_state("Boom", PackageState::Failed).await;
-    assert!(info.errors[0].contains("BG-DEPLOY-010"), "{:?}", info.errors);
+    assert!(
+        info.errors[0].contains("BG-DEPLOY-010"),
+        "{:?}",
+        info.errors
+    );
     write_good_package(s.dir(), "After", "AfterSvc");
     s.wait_state("After", PackageState::Deployed).await;
     assert_eq!(s.get("/health").await.status, 200);
@@ -147,7 +211,9 @@ async fn removal_undeploys_and_change_redeploys_with_a_new_version() {
     // A new file changes the package's fingerprint.
     std::fs::write(s.dir().join("Ver/extra.xsd"), "<x/>").unwrap();
     let info = s
-        .wait_package("Ver", |p| p.is_some_and(|p| p.processes.first().is_some_and(|x| x.version > v1)))
+        .wait_package("Ver", |p| {
+            p.is_some_and(|p| p.processes.first().is_some_and(|x| x.version > v1))
+        })
         .await
         .unwrap();
     assert_eq!(info.state, PackageState::Deployed);
@@ -164,7 +230,11 @@ async fn duplicate_service_names_fail_the_second_package() {
     write_good_package(s.dir(), "First", "Shared");
     s.wait_state("First", PackageState::Deployed).await;
     write_good_package(s.dir(), "Second", "Shared");
-    let e = s.wait_state("Second", PackageState::Failed).await.errors.join("\n");
+    let e = s
+        .wait_state("Second", PackageState::Failed)
+        .await
+        .errors
+        .join("\n");
     assert!(e.contains("BG-DEPLOY-009"), "{e}");
     assert!(e.contains("already provided by package 'First'"), "{e}");
     // The first one still serves.
@@ -184,7 +254,13 @@ async fn dot_directories_are_ignored() {
     );
     write_good_package(s.dir(), "Visible", "VisibleSvc");
     s.wait_state("Visible", PackageState::Deployed).await;
-    let names: Vec<String> = s.running.registry().packages().into_iter().map(|p| p.name).collect();
+    let names: Vec<String> = s
+        .running
+        .registry()
+        .packages()
+        .into_iter()
+        .map(|p| p.name)
+        .collect();
     assert_eq!(names, vec!["Visible"]);
 }
 
@@ -224,11 +300,17 @@ async fn two_hundred_packages_keep_health_fast() {
         if deployed == 200 {
             break;
         }
-        assert!(Instant::now() < deadline, "only {deployed} of 200 packages deployed");
+        assert!(
+            Instant::now() < deadline,
+            "only {deployed} of 200 packages deployed"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     // A smoke check, not a benchmark: compiling must never block request handling.
-    assert!(worst < Duration::from_secs(1), "worst /health latency {worst:?} over {probes} probes");
+    assert!(
+        worst < Duration::from_secs(1),
+        "worst /health latency {worst:?} over {probes} probes"
+    );
 }
 
 #[test]
@@ -277,10 +359,17 @@ fn invoke_endpoint_reference_sets_the_partner_address() {
 fn the_helloworld_example_has_a_valid_deploy_descriptor() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/HelloWorld");
     let bytes = std::fs::read(dir.join("deploy.xml")).unwrap();
-    let d = bpelgate::deploy::descriptor::parse(&bytes, "deploy.xml", &Config::default().limits.xml())
-        .unwrap();
-    assert_eq!(d.processes[0].name.to_string(), "{http://bpelgate.example/hello}HelloWorld");
-    assert_eq!(d.processes[0].provides[0].service.name.local, "HelloService");
+    let d =
+        bpelgate::deploy::descriptor::parse(&bytes, "deploy.xml", &Config::default().limits.xml())
+            .unwrap();
+    assert_eq!(
+        d.processes[0].name.to_string(),
+        "{http://bpelgate.example/hello}HelloWorld"
+    );
+    assert_eq!(
+        d.processes[0].provides[0].service.name.local,
+        "HelloService"
+    );
     for f in ["HelloWorld.bpel", "HelloWorld.wsdl"] {
         let text = std::fs::read(dir.join(f)).unwrap();
         bpelgate_wsdl::xml::parse(&text, &Default::default()).unwrap();

@@ -38,7 +38,13 @@ async fn package_json_has_the_documented_shape() {
     let b = s.get("/management/packages/Broken").await.json();
     assert_eq!(b["state"], "failed");
     assert_eq!(b["processes"], json!([]));
-    assert!(b["errors"][0].as_str().unwrap().starts_with("deploy.xml:1:"), "{b}");
+    assert!(
+        b["errors"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("deploy.xml:1:"),
+        "{b}"
+    );
 }
 
 #[tokio::test]
@@ -63,9 +69,23 @@ async fn bearer_token_is_required_when_configured() {
     let r = s.get("/management/packages").await;
     assert_eq!(r.status, 401);
     assert_eq!(r.header("www-authenticate"), Some("Bearer"));
-    let r = request(s.addr, "GET", "/management/packages", &[("Authorization", "Bearer nope")], "").await;
+    let r = request(
+        s.addr,
+        "GET",
+        "/management/packages",
+        &[("Authorization", "Bearer nope")],
+        "",
+    )
+    .await;
     assert_eq!(r.status, 401);
-    let r = request(s.addr, "GET", "/management/packages", &[("Authorization", "Bearer s3cret")], "").await;
+    let r = request(
+        s.addr,
+        "GET",
+        "/management/packages",
+        &[("Authorization", "Bearer s3cret")],
+        "",
+    )
+    .await;
     assert_eq!(r.status, 200);
     assert_eq!(r.json(), json!([]));
     // Health is never behind the token.

@@ -11,9 +11,11 @@ use bpelgate::config::Config;
 use bpelgate::deploy::{PackageCompiler, PackageInfo, PackageState};
 use bpelgate::model::{PartnerLink, Process};
 use bpelgate::server::{self, Running};
-use bpelgate_wsdl::wsdl::{Binding, BindingKind, Definitions, Port, Service, SoapVersion, Style, WsdlSet};
-use bpelgate_wsdl::xml::{self, Element, Limits, QName};
 use bpelgate_wsdl::Pos;
+use bpelgate_wsdl::wsdl::{
+    Binding, BindingKind, Definitions, Port, Service, SoapVersion, Style, WsdlSet,
+};
+use bpelgate_wsdl::xml::{self, Element, Limits, QName};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -86,7 +88,12 @@ impl PackageCompiler for FakeCompiler {
             .flatten()
             .find(|e| e.path().extension().is_some_and(|x| x == "wsdl"))
             .map(|e| xml::parse(&std::fs::read(e.path()).unwrap(), &Limits::default()).unwrap())
-            .unwrap_or_else(|| Element::new(QName::new("http://schemas.xmlsoap.org/wsdl/", "definitions")));
+            .unwrap_or_else(|| {
+                Element::new(QName::new(
+                    "http://schemas.xmlsoap.org/wsdl/",
+                    "definitions",
+                ))
+            });
         out.wsdl = WsdlSet {
             documents: [(
                 "svc.wsdl".to_string(),
@@ -212,7 +219,10 @@ impl TestServer {
             if pred(info.as_ref()) {
                 return info;
             }
-            assert!(Instant::now() < deadline, "timed out waiting for package {name}: {info:?}");
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for package {name}: {info:?}"
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
@@ -273,7 +283,14 @@ pub(crate) async fn request(
     let text = String::from_utf8(raw).unwrap();
     let (head, body) = text.split_once("\r\n\r\n").unwrap();
     let mut lines = head.lines();
-    let status = lines.next().unwrap().split_whitespace().nth(1).unwrap().parse().unwrap();
+    let status = lines
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
     let headers = lines
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))

@@ -86,12 +86,18 @@ fn parses_every_element_in_any_order() {
     let pr = &p.provides[0];
     assert_eq!(pr.partner_link, "client");
     assert!(pr.enable_sharing);
-    assert_eq!(pr.correlation_filter, Some(QName::new("urn:wsdl", "filter")));
+    assert_eq!(
+        pr.correlation_filter,
+        Some(QName::new("urn:wsdl", "filter"))
+    );
     assert_eq!(pr.service.name, QName::new("urn:wsdl", "Svc"));
     assert_eq!(pr.service.port, "Port");
     let ep = pr.service.endpoint.as_ref().unwrap();
     assert_eq!(ep.endpoint_reference.as_deref(), Some("x.epr"));
-    assert_eq!(ep.service_description_reference.as_deref(), Some("services.xml"));
+    assert_eq!(
+        ep.service_description_reference.as_deref(),
+        Some("services.xml")
+    );
     assert_eq!(ep.mex_timeout_ms, Some(5000));
 
     let inv = &p.invokes[0];
@@ -141,11 +147,17 @@ fn bad_values_are_reported_with_positions() {
 </deploy>"#,
     );
     let all = errs.join("\n");
-    assert!(all.contains("deploy.xml:3:5: BG-DEPLOY-003: <active>: 'yes'"), "{all}");
+    assert!(
+        all.contains("deploy.xml:3:5: BG-DEPLOY-003: <active>: 'yes'"),
+        "{all}"
+    );
     assert!(all.contains("'some'"), "{all}");
     assert!(all.contains("'everything'"), "{all}");
     assert!(all.contains("prefix 'q'"), "{all}");
-    assert!(all.contains("'instance' needs 'variables' and 'correlations'"), "{all}");
+    assert!(
+        all.contains("'instance' needs 'variables' and 'correlations'"),
+        "{all}"
+    );
     assert!(all.contains("listed twice"), "{all}");
 }
 
