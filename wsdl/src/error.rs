@@ -34,3 +34,24 @@ pub enum Error {
         message: String,
     },
 }
+
+impl Error {
+    /// An [`Error::Invalid`] at `pos` of `file`.
+    pub fn invalid(file: &str, pos: crate::xml::Pos, message: impl Into<String>) -> Self {
+        Error::Invalid {
+            file: file.to_owned(),
+            line: pos.line,
+            col: pos.col,
+            message: message.into(),
+        }
+    }
+
+    /// The file the error is about.
+    pub fn file(&self) -> &str {
+        match self {
+            Error::Xml { file, .. } | Error::Load { file, .. } | Error::Invalid { file, .. } => {
+                file
+            }
+        }
+    }
+}

@@ -62,25 +62,54 @@ pub struct FaultRef {
     pub message: QName,
 }
 
+/// The message exchange pattern of a portType operation (WSDL 1.1 section 2.4), decided by
+/// which of `wsdl:input`/`wsdl:output` are present and which comes first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OperationShape {
+    /// Input only.
+    OneWay,
+    /// Input, then output.
+    RequestResponse,
+    /// Output only: BPEL cannot use it (SA00001).
+    Notification,
+    /// Output, then input: BPEL cannot use it (SA00001).
+    SolicitResponse,
+}
+
 /// `wsdl:operation` of a portType.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Operation {
     /// Operation name.
     pub name: String,
-    /// Input message (None for notification/solicit-response shapes, which BPEL does not use).
+    /// Input message as written (also present for solicit-response: check [`Operation::shape`]).
     pub input: Option<QName>,
-    /// Output message: Some for request-response, None for one-way.
+    /// Output message as written: Some for request-response, None for one-way.
     pub output: Option<QName>,
     /// Declared faults.
     pub faults: Vec<FaultRef>,
+    /// One-way, request-response, or one of the two shapes BPEL rejects.
+    pub shape: OperationShape,
     /// Where it is defined.
     pub origin: Origin,
 }
 
 impl Operation {
-    /// True for request-response operations.
+    /// True for request-response operations (input first, then output).
     pub fn is_request_response(&self) -> bool {
-        self.input.is_some() && self.output.is_some()
+        self.shape == OperationShape::RequestResponse
+    }
+
+    /// True for one-way operations (input only).
+    pub fn is_one_way(&self) -> bool {
+        self.shape == OperationShape::OneWay
+    }
+
+    /// True for notification and solicit-response operations, which WS-BPEL 2.0 forbids (SA00001).
+    pub fn is_outbound_first(&self) -> bool {
+        matches!(
+            self.shape,
+            OperationShape::Notification | OperationShape::SolicitResponse
+        )
     }
 
     /// The fault named `name`.
@@ -134,6 +163,8 @@ pub struct BoundMessage {
     pub namespace: Option<String>,
     /// `soap:header` entries: (message, part).
     pub headers: Vec<(QName, String)>,
+    /// `soap:body/@use="encoded"` (SOAP encoding, which bpelgate does not implement).
+    pub encoded: bool,
 }
 
 /// One operation of a binding.
@@ -149,6 +180,10 @@ pub struct BindingOperation {
     pub input: BoundMessage,
     /// Output direction.
     pub output: BoundMessage,
+    /// Names of the bound `wsdl:fault`s.
+    pub faults: Vec<String>,
+    /// `http:operation/@location` of an HTTP binding.
+    pub http_location: Option<String>,
 }
 
 /// What protocol a binding uses.
@@ -201,6 +236,8 @@ pub struct Port {
     pub binding: QName,
     /// `soap:address/@location` (or soap12/http address).
     pub address: Option<String>,
+    /// Where it is defined.
+    pub origin: Origin,
 }
 
 /// `wsdl:service`.
@@ -266,7 +303,8 @@ pub enum AliasTarget {
     MessagePart {
         /// The message.
         message: QName,
-        /// The part (required by WS-BPEL 2.0 when messageType is used).
+        /// The part; empty when the document omits it, which WS-BPEL 2.0 forbids (SA00020)
+        /// but ODE reads as "the message's only part".
         part: String,
     },
     /// `element`.
@@ -299,6 +337,17 @@ pub struct PropertyAlias {
     pub origin: Origin,
 }
 
+/// `wsdl:import`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WsdlImport {
+    /// `namespace`.
+    pub namespace: String,
+    /// `location` as written.
+    pub location: Option<String>,
+    /// Where the import is written.
+    pub pos: Pos,
+}
+
 /// One WSDL document as read, with the schemas embedded in its `wsdl:types`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Definitions {
@@ -306,8 +355,11 @@ pub struct Definitions {
     pub file: String,
     /// `targetNamespace`.
     pub target_namespace: String,
-    /// `wsdl:import` locations as written (resolved relative to this file by the set).
+    /// `wsdl:import`s as written: (namespace, location); locations are resolved relative to
+    /// this file by the set. [`Definitions::wsdl_imports`] has the same with positions.
     pub imports: Vec<(String, Option<String>)>,
+    /// `wsdl:import`s with their positions, in document order.
+    pub wsdl_imports: Vec<WsdlImport>,
     /// Messages.
     pub messages: Vec<Message>,
     /// PortTypes.

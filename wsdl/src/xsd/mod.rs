@@ -1,10 +1,9 @@
 //! XML Schema: the subset BPEL compilation, variable initialisation and validation need.
 
-use serde::{Deserialize, Serialize};
+pub mod builtin;
+pub mod model;
+pub mod parse;
 
-/// One schema document (a `.xsd` file or an inline `xsd:schema` of `wsdl:types`).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct Schema {
-    /// `targetNamespace` (empty when absent).
-    pub target_namespace: String,
-}
+pub use builtin::{builtin_base, builtin_primitive, is_builtin, is_builtin_simple};
+pub use model::*;
+pub use parse::{parse_schema, parse_schema_chameleon, parse_schema_document};
