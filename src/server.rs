@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 
 use bpelgate_transports::http::{self, Handler, HttpRequest, HttpResponse, ServerOptions};
+use bpelgate_wsdl::wsdl::publish_wsdl;
 use hyper::header::HOST;
 use hyper::{Method, StatusCode};
 use tokio::sync::watch;
@@ -13,7 +14,6 @@ use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
 use crate::config::Config;
-use crate::deploy::wsdl_lookup::{find_service, publish_wsdl};
 use crate::deploy::{BpelCompiler, BuildContext, Deployer, PackageCompiler, Registry};
 use crate::mgmt::Management;
 
@@ -213,7 +213,7 @@ impl App {
             .is_some_and(|q| q.split('&').any(|p| p.eq_ignore_ascii_case("wsdl")));
         match (&req.method, endpoint) {
             (&Method::GET, Some(ep)) if wants_wsdl => {
-                let Some((defs, _)) = find_service(&ep.wsdl, &ep.service) else {
+                let Some(defs) = ep.wsdl.document_of_service(&ep.service) else {
                     return HttpResponse::text(StatusCode::NOT_FOUND, "no WSDL for this service\n");
                 };
                 let address = format!("http://{}/services/{name}", self.authority(req));

@@ -7,7 +7,6 @@ pub mod epr;
 pub mod package;
 pub mod registry;
 pub mod watcher;
-pub mod wsdl_lookup;
 
 pub use package::{
     BpelCompiler, BuildContext, BuildResult, BuiltPackage, DescriptorMode, PackageCompiler, build,

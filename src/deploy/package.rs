@@ -16,7 +16,6 @@ use crate::model::{PartnerLink, Process};
 use super::codes;
 use super::descriptor::{self, Descriptor, FailureHandling, ProcessDd, ServiceRef};
 use super::epr::{self, EndpointRef};
-use super::wsdl_lookup::{find_binding, find_service, service_names};
 
 /// The file name of the deployment descriptor at a package's root.
 pub const DEPLOY_XML: &str = "deploy.xml";
@@ -401,7 +400,7 @@ impl Validator<'_> {
         s: &ServiceRef,
         role_port_type: Option<&QName>,
     ) -> Option<Option<String>> {
-        let Some((_, service)) = find_service(self.wsdl, &s.name) else {
+        let Some(service) = self.wsdl.service(&s.name) else {
             let known = service_names(self.wsdl);
             self.err(
                 codes::SERVICE_NOT_FOUND,
@@ -436,7 +435,7 @@ impl Validator<'_> {
             );
             return None;
         };
-        let Some(binding) = find_binding(self.wsdl, &port.binding) else {
+        let Some(binding) = self.wsdl.binding(&port.binding) else {
             self.err(
                 codes::SERVICE_NOT_FOUND,
                 s.pos,
@@ -462,4 +461,16 @@ impl Validator<'_> {
         }
         Some(port.address.clone())
     }
+}
+
+/// Every service name of the set, for error messages.
+fn service_names(set: &WsdlSet) -> Vec<String> {
+    let mut v: Vec<String> = set
+        .documents
+        .values()
+        .flat_map(|d| d.services.iter().map(|s| s.name.to_string()))
+        .collect();
+    v.sort();
+    v.dedup();
+    v
 }

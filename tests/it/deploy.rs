@@ -24,7 +24,7 @@ async fn good_package_deploys_and_serves_its_wsdl() {
     assert!(r.header("content-type").unwrap().starts_with("text/xml"));
     let expected = format!("location=\"http://{}/services/HelloSvc\"", s.addr);
     assert!(r.body.contains(&expected), "{}", r.body);
-    assert!(!r.body.contains("http://old/"), "{}", r.body);
+    assert!(!r.body.contains("http://HelloSvc/"), "{}", r.body);
 
     let r = request(
         s.addr,
@@ -84,6 +84,7 @@ async fn missing_service_or_port_fails_naming_them() {
         &[
             ("deploy.xml", &deploy_xml("NoSvc", "Missing", "Port")),
             ("fake-compile.txt", &spec("NoSvc", "Present")),
+            ("svc.wsdl", &wsdl("Present")),
         ],
     );
     write_package(
@@ -92,6 +93,7 @@ async fn missing_service_or_port_fails_naming_them() {
         &[
             ("deploy.xml", &deploy_xml("NoPort", "Present2", "Wrong")),
             ("fake-compile.txt", &spec("NoPort", "Present2")),
+            ("svc.wsdl", &wsdl("Present2")),
         ],
     );
     let info = s.wait_state("NoSvc", PackageState::Failed).await;
@@ -113,6 +115,7 @@ async fn unknown_process_partner_link_and_port_type_mismatch() {
         &[
             ("deploy.xml", &deploy_xml("Other", "S1", "Port")),
             ("fake-compile.txt", &spec("NoProc", "S1")),
+            ("svc.wsdl", &wsdl("S1")),
         ],
     );
     let e = s
@@ -126,14 +129,14 @@ async fn unknown_process_partner_link_and_port_type_mismatch() {
     );
     assert!(e.contains("found: {urn:p}NoProc"), "{e}");
 
-    let wrong_pl =
-        "process {urn:p}Pl\npartner client {urn:w}PT\nservice {urn:w}S2 Port {urn:w}B {urn:w}PT\n";
+    let wrong_pl = "process {urn:p}Pl\npartner client {urn:w}PT\n";
     write_package(
         s.dir(),
         "Pl",
         &[
             ("deploy.xml", &deploy_xml("Pl", "S2", "Port")),
             ("fake-compile.txt", wrong_pl),
+            ("svc.wsdl", &wsdl("S2")),
         ],
     );
     let e = s
@@ -146,14 +149,14 @@ async fn unknown_process_partner_link_and_port_type_mismatch() {
         "{e}"
     );
 
-    let mismatch =
-        "process {urn:p}Mm\nmy client {urn:w}PT\nservice {urn:w}S3 Port {urn:w}B {urn:w}OtherPT\n";
+    let mismatch = "process {urn:p}Mm\nmy client {urn:w}PT\n";
     write_package(
         s.dir(),
         "Mm",
         &[
             ("deploy.xml", &deploy_xml("Mm", "S3", "Port")),
             ("fake-compile.txt", mismatch),
+            ("svc.wsdl", &wsdl_with(&[("S3", "OB")])),
         ],
     );
     let e = s
@@ -209,7 +212,7 @@ async fn removal_undeploys_and_change_redeploys_with_a_new_version() {
     write_good_package(s.dir(), "Ver", "VerSvc");
     let v1 = s.wait_state("Ver", PackageState::Deployed).await.processes[0].version;
     // A new file changes the package's fingerprint.
-    std::fs::write(s.dir().join("Ver/extra.xsd"), "<x/>").unwrap();
+    std::fs::write(s.dir().join("Ver/notes.txt"), "changed").unwrap();
     let info = s
         .wait_package("Ver", |p| {
             p.is_some_and(|p| p.processes.first().is_some_and(|x| x.version > v1))
@@ -277,6 +280,7 @@ async fn two_hundred_packages_keep_health_fast() {
             &[
                 ("deploy.xml", &deploy_xml(&name, &format!("Svc{i}"), "Port")),
                 ("fake-compile.txt", &spec),
+                ("svc.wsdl", &wsdl(&format!("Svc{i}"))),
             ],
         );
         std::fs::rename(s.dir().join(&tmp), s.dir().join(&name)).unwrap();
@@ -329,7 +333,12 @@ fn invoke_endpoint_reference_sets_the_partner_address() {
     </invoke>
   </process>
 </deploy>"#;
-    let spec = "process {urn:p}Inv\npartner partner {urn:w}PT\npartner other {urn:w}PT\nservice {urn:w}Partner Port {urn:w}B {urn:w}PT http://wsdl-address/\nservice {urn:w}Other Port {urn:w}B {urn:w}PT http://other/\n";
+    let spec = "process {urn:p}Inv\npartner partner {urn:w}PT\npartner other {urn:w}PT\n";
+    std::fs::write(
+        pkg.path().join("svc.wsdl"),
+        wsdl_with(&[("Partner", "B"), ("Other", "B")]),
+    )
+    .unwrap();
     std::fs::write(pkg.path().join("deploy.xml"), dd).unwrap();
     std::fs::write(pkg.path().join("fake-compile.txt"), spec).unwrap();
     let ctx = BuildContext {
@@ -352,7 +361,7 @@ fn invoke_endpoint_reference_sets_the_partner_address() {
     let invokes = &pkg_built.processes[0].invokes;
     assert_eq!(invokes[0].address.as_deref(), Some("http://from-epr/"));
     assert!(invokes[0].use_peer2peer);
-    assert_eq!(invokes[1].address.as_deref(), Some("http://other/"));
+    assert_eq!(invokes[1].address.as_deref(), Some("http://Other/"));
 }
 
 #[test]
@@ -374,4 +383,28 @@ fn the_helloworld_example_has_a_valid_deploy_descriptor() {
         let text = std::fs::read(dir.join(f)).unwrap();
         bpelgate_wsdl::xml::parse(&text, &Default::default()).unwrap();
     }
+}
+
+#[test]
+fn the_helloworld_example_deploys_against_its_wsdl() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/HelloWorld");
+    let pkg = tempfile::tempdir().unwrap();
+    for f in ["deploy.xml", "HelloWorld.bpel", "HelloWorld.wsdl"] {
+        std::fs::copy(src.join(f), pkg.path().join(f)).unwrap();
+    }
+    // Stands in for the BPEL compiler: the process and partner link HelloWorld.bpel declares.
+    std::fs::write(
+        pkg.path().join("fake-compile.txt"),
+        "process {http://bpelgate.example/hello}HelloWorld\nmy client {http://bpelgate.example/hello/wsdl}HelloPortType\n",
+    )
+    .unwrap();
+    let ctx = BuildContext {
+        conf_dir: pkg.path().to_path_buf(),
+        limits: Default::default(),
+    };
+    let r = build(pkg.path(), &FakeCompiler, &ctx, DescriptorMode::Required);
+    assert!(r.diagnostics.is_empty(), "{:?}", r.diagnostics);
+    let built = r.package.unwrap();
+    assert_eq!(built.processes[0].provides[0].service.local, "HelloService");
+    assert_eq!(built.processes[0].provides[0].port, "HelloPort");
 }

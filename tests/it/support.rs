@@ -12,27 +12,21 @@ use bpelgate::deploy::{PackageCompiler, PackageInfo, PackageState};
 use bpelgate::model::{PartnerLink, Process};
 use bpelgate::server::{self, Running};
 use bpelgate_wsdl::Pos;
-use bpelgate_wsdl::wsdl::{
-    Binding, BindingKind, Definitions, Port, Service, SoapVersion, Style, WsdlSet,
-};
-use bpelgate_wsdl::xml::{self, Element, Limits, QName};
+use bpelgate_wsdl::wsdl::{DirLoader, WsdlSet};
+use bpelgate_wsdl::xml::QName;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-/// Compiles from `fake-compile.txt` instead of BPEL, so deployment can be tested without the
-/// real compiler. Lines:
+/// Compiles processes from `fake-compile.txt` instead of BPEL, so deployment can be tested
+/// without the real compiler; the WSDL documents are loaded for real from the package. Lines:
 /// `process {ns}Name`, `my PL {ns}PortType`, `partner PL {ns}PortType` (partner links of the
-/// last process), `service {ns}Svc Port {ns}Binding {ns}PortType [address]`,
-/// `error CODE message`, `panic`, `delay-ms N`.
-/// Every `.wsdl` file is parsed as XML and becomes a document (root kept for `?wsdl`).
+/// last process), `error CODE message`, `panic`, `delay-ms N`.
 pub(crate) struct FakeCompiler;
 
 impl PackageCompiler for FakeCompiler {
     fn compile(&self, dir: &Path) -> PackageOutput {
         let spec = std::fs::read_to_string(dir.join("fake-compile.txt")).unwrap_or_default();
         let mut out = PackageOutput::default();
-        let mut services = Vec::new();
-        let mut bindings = Vec::new();
         for line in spec.lines() {
             let w: Vec<&str> = line.split_whitespace().collect();
             match w.as_slice() {
@@ -51,27 +45,6 @@ impl PackageCompiler for FakeCompiler {
                     };
                     out.processes.last_mut().unwrap().partner_links.push(link);
                 }
-                ["service", svc, port, binding, pt, rest @ ..] => {
-                    services.push(Service {
-                        name: QName::from_clark(svc),
-                        ports: vec![Port {
-                            name: port.to_string(),
-                            binding: QName::from_clark(binding),
-                            address: rest.first().map(|s| s.to_string()),
-                        }],
-                        origin: Default::default(),
-                    });
-                    bindings.push(Binding {
-                        name: QName::from_clark(binding),
-                        port_type: QName::from_clark(pt),
-                        kind: BindingKind::Soap {
-                            version: SoapVersion::Soap11,
-                            style: Style::Document,
-                        },
-                        operations: Vec::new(),
-                        origin: Default::default(),
-                    });
-                }
                 ["error", code, msg @ ..] => out.diagnostics.push(Diagnostic::error(
                     *code,
                     "p.bpel",
@@ -83,38 +56,16 @@ impl PackageCompiler for FakeCompiler {
                 _ => {}
             }
         }
-        let root = std::fs::read_dir(dir)
-            .unwrap()
-            .flatten()
-            .find(|e| e.path().extension().is_some_and(|x| x == "wsdl"))
-            .map(|e| xml::parse(&std::fs::read(e.path()).unwrap(), &Limits::default()).unwrap())
-            .unwrap_or_else(|| {
-                Element::new(QName::new(
-                    "http://schemas.xmlsoap.org/wsdl/",
-                    "definitions",
-                ))
-            });
-        out.wsdl = WsdlSet {
-            documents: [(
-                "svc.wsdl".to_string(),
-                Definitions {
-                    file: "svc.wsdl".into(),
-                    target_namespace: "urn:w".into(),
-                    imports: Vec::new(),
-                    messages: Vec::new(),
-                    port_types: Vec::new(),
-                    bindings,
-                    services,
-                    partner_link_types: Vec::new(),
-                    properties: Vec::new(),
-                    property_aliases: Vec::new(),
-                    schemas: Vec::new(),
-                    root,
-                },
-            )]
-            .into(),
-            schema_documents: Default::default(),
-        };
+        let (wsdl, errors) = WsdlSet::load_package(&DirLoader::new(dir));
+        for e in errors {
+            out.diagnostics.push(Diagnostic::error(
+                "WSDL",
+                "svc.wsdl",
+                Pos::default(),
+                e.to_string(),
+            ));
+        }
+        out.wsdl = wsdl;
         out
     }
 }
@@ -134,18 +85,36 @@ pub(crate) fn deploy_xml(proc_local: &str, svc_local: &str, port: &str) -> Strin
     )
 }
 
-/// The fake-compile spec of a one-process package providing `svc` on port `Port`.
-pub(crate) fn spec(proc_local: &str, svc_local: &str) -> String {
-    format!(
-        "process {{urn:p}}{proc_local}\nmy client {{urn:w}}PT\nservice {{urn:w}}{svc_local} Port {{urn:w}}B {{urn:w}}PT http://old/\n"
-    )
+/// The fake-compile spec of a one-process package whose partner link `client` provides
+/// portType `{urn:w}PT`.
+pub(crate) fn spec(proc_local: &str, _svc_local: &str) -> String {
+    format!("process {{urn:p}}{proc_local}\nmy client {{urn:w}}PT\n")
 }
 
-/// A small WSDL whose service `svc` has one SOAP port.
+/// A small WSDL whose service `svc` has one SOAP port `Port` (binding `B`, portType `PT`).
 pub(crate) fn wsdl(svc_local: &str) -> String {
+    wsdl_with(&[(svc_local, "B")])
+}
+
+/// A WSDL with portTypes `PT` and `OtherPT`, bindings `B` (of `PT`) and `OB` (of `OtherPT`),
+/// and one service per `(name, binding)`, each with port `Port` at `http://{name}/`.
+pub(crate) fn wsdl_with(services: &[(&str, &str)]) -> String {
+    let mut svcs = String::new();
+    for (name, binding) in services {
+        svcs.push_str(&format!(
+            r#"<service name="{name}"><port name="Port" binding="w:{binding}"><soap:address location="http://{name}/"/></port></service>"#
+        ));
+    }
     format!(
-        r#"<definitions xmlns="http://schemas.xmlsoap.org/wsdl/" xmlns:soap="http://schemas.xmlsoap.org/wsdl/soap/" xmlns:w="urn:w" targetNamespace="urn:w">
-  <service name="{svc_local}"><port name="Port" binding="w:B"><soap:address location="http://old/"/></port></service>
+        r#"<definitions xmlns="http://schemas.xmlsoap.org/wsdl/" xmlns:soap="http://schemas.xmlsoap.org/wsdl/soap/" xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:w="urn:w" targetNamespace="urn:w">
+  <message name="M"><part name="p" type="xsd:string"/></message>
+  <portType name="PT"><operation name="op"><input message="w:M"/><output message="w:M"/></operation></portType>
+  <portType name="OtherPT"><operation name="op"><input message="w:M"/></operation></portType>
+  <binding name="B" type="w:PT"><soap:binding style="rpc" transport="http://schemas.xmlsoap.org/soap/http"/>
+    <operation name="op"><soap:operation soapAction=""/><input><soap:body use="literal" namespace="urn:w"/></input><output><soap:body use="literal" namespace="urn:w"/></output></operation></binding>
+  <binding name="OB" type="w:OtherPT"><soap:binding style="rpc" transport="http://schemas.xmlsoap.org/soap/http"/>
+    <operation name="op"><soap:operation soapAction=""/><input><soap:body use="literal" namespace="urn:w"/></input></operation></binding>
+  {svcs}
 </definitions>"#
     )
 }
