@@ -1,1 +1,271 @@
-//! Server wiring.
+//! Wiring: configuration → registry and hot deployment → the HTTP listener and its routes.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::time::Duration;
+
+use bpelgate_transports::http::{self, Handler, HttpRequest, HttpResponse, ServerOptions};
+use bpelgate_wsdl::wsdl::publish_wsdl;
+use hyper::header::HOST;
+use hyper::{Method, StatusCode};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tracing::{info, warn};
+
+use crate::config::Config;
+use crate::deploy::{BpelCompiler, BuildContext, Deployer, PackageCompiler, Registry};
+use crate::mgmt::Management;
+
+/// Why the server could not start or stopped abnormally.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The configured port plus offset does not fit in 16 bits.
+    #[error("http-port + port-offset is beyond 65535")]
+    Port,
+    /// The listener failed.
+    #[error(transparent)]
+    Transport(#[from] bpelgate_transports::Error),
+    /// A server task panicked or was cancelled.
+    #[error("server task failed: {0}")]
+    Task(String),
+}
+
+const STARTING: u8 = 0;
+const READY: u8 = 1;
+const DRAINING: u8 = 2;
+
+struct App {
+    health: AtomicU8,
+    registry: Arc<Registry>,
+    management: Management,
+    bind_addr: SocketAddr,
+}
+
+/// A started server.
+pub struct Running {
+    addr: SocketAddr,
+    app: Arc<App>,
+    shutdown: watch::Sender<bool>,
+    serve: JoinHandle<Result<(), bpelgate_transports::Error>>,
+    watcher: JoinHandle<()>,
+}
+
+impl std::fmt::Debug for Running {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Running")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Starts the server: binds the listener (answering `/health` with 503 at once), deploys the
+/// packages already in the deploy dir, then reports ready and keeps watching the deploy dir.
+pub async fn start(config: Config, compiler: Arc<dyn PackageCompiler>) -> Result<Running, Error> {
+    let port = config.server.effective_http_port().ok_or(Error::Port)?;
+    let listener = http::bind(SocketAddr::new(config.server.bind, port)).await?;
+    let addr = listener
+        .local_addr()
+        .map_err(bpelgate_transports::Error::Io)?;
+    let registry = Arc::new(Registry::default());
+    let deployer = Arc::new(Deployer::new(
+        registry.clone(),
+        compiler,
+        config.server.deploy_dir.clone(),
+        BuildContext {
+            conf_dir: config.server.conf_dir.clone(),
+            limits: config.limits.xml(),
+        },
+    ));
+    let app = Arc::new(App {
+        health: AtomicU8::new(STARTING),
+        registry,
+        management: Management {
+            token: config.management.token.clone(),
+            deployer: deployer.clone(),
+        },
+        bind_addr: addr,
+    });
+    let (shutdown, shutdown_rx) = watch::channel(false);
+    let opts = ServerOptions {
+        max_body_bytes: config.limits.max_body_bytes,
+        header_read_timeout: Duration::from_millis(config.limits.header_read_timeout_ms),
+        ..ServerOptions::default()
+    };
+    let mut rx = shutdown_rx.clone();
+    let serve = tokio::spawn(http::serve(listener, app.clone(), opts, async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    }));
+    info!(%addr, deploy_dir = %config.server.deploy_dir.display(), "Listening; deploying packages.");
+    let d = deployer.clone();
+    let report = tokio::task::spawn_blocking(move || d.scan())
+        .await
+        .map_err(|e| Error::Task(e.to_string()))?;
+    app.health.store(READY, Ordering::SeqCst);
+    info!(%addr, packages = report.deployed.len(), "Server ready.");
+    let watcher = tokio::spawn(crate::deploy::watcher::watch(
+        deployer,
+        Duration::from_millis(config.server.scan_interval_ms),
+        shutdown_rx,
+    ));
+    Ok(Running {
+        addr,
+        app,
+        shutdown,
+        serve,
+        watcher,
+    })
+}
+
+impl Running {
+    /// The address the listener is bound to.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The deployment registry.
+    pub fn registry(&self) -> &Arc<Registry> {
+        &self.app.registry
+    }
+
+    /// Stops accepting, lets in-flight requests finish, stops the watcher.
+    pub async fn shutdown(self) -> Result<(), Error> {
+        self.app.health.store(DRAINING, Ordering::SeqCst);
+        let _ = self.shutdown.send(true);
+        let served = self.serve.await.map_err(|e| Error::Task(e.to_string()))?;
+        if let Err(e) = self.watcher.await {
+            warn!(error = %e, "The deploy watcher ended abnormally.");
+        }
+        served?;
+        info!("Server stopped.");
+        Ok(())
+    }
+}
+
+/// Runs the server with the BPEL compiler until SIGINT or SIGTERM, then drains.
+pub async fn run(config: Config) -> Result<(), Error> {
+    let running = start(config, Arc::new(BpelCompiler)).await?;
+    shutdown_signal().await;
+    info!("Shutdown requested; draining.");
+    running.shutdown().await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            warn!(error = %e, "Cannot listen for Ctrl-C.");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                warn!(error = %e, "Cannot listen for SIGTERM.");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}
+
+impl Handler for App {
+    async fn handle(&self, req: HttpRequest) -> HttpResponse {
+        let path = req.path.clone();
+        if path == "/health" {
+            return self.health(&req);
+        }
+        if let Some(rest) = path.strip_prefix("/management/") {
+            return self.management.handle(&req, rest).await;
+        }
+        if let Some(name) = path.strip_prefix("/services/") {
+            return self.service(&req, name.trim_end_matches('/'));
+        }
+        HttpResponse::text(StatusCode::NOT_FOUND, "not found\n")
+    }
+}
+
+impl App {
+    fn health(&self, req: &HttpRequest) -> HttpResponse {
+        if req.method != Method::GET && req.method != Method::HEAD {
+            return HttpResponse::text(StatusCode::METHOD_NOT_ALLOWED, "use GET\n");
+        }
+        match self.health.load(Ordering::SeqCst) {
+            READY => HttpResponse::text(StatusCode::OK, "ok"),
+            DRAINING => HttpResponse::text(StatusCode::SERVICE_UNAVAILABLE, "draining"),
+            _ => HttpResponse::text(StatusCode::SERVICE_UNAVAILABLE, "starting"),
+        }
+    }
+
+    fn service(&self, req: &HttpRequest, name: &str) -> HttpResponse {
+        let endpoint = self.registry.endpoint(name);
+        let wants_wsdl = req
+            .query
+            .as_deref()
+            .is_some_and(|q| q.split('&').any(|p| p.eq_ignore_ascii_case("wsdl")));
+        match (&req.method, endpoint) {
+            (&Method::GET, Some(ep)) if wants_wsdl => {
+                let Some(defs) = ep.wsdl.document_of_service(&ep.service) else {
+                    return HttpResponse::text(StatusCode::NOT_FOUND, "no WSDL for this service\n");
+                };
+                let address = format!("http://{}/services/{name}", self.authority(req));
+                HttpResponse::new(
+                    StatusCode::OK,
+                    "text/xml; charset=utf-8",
+                    publish_wsdl(defs, &ep.service, &address),
+                )
+            }
+            (&Method::POST, Some(_)) => soap_fault(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "soapenv:Server",
+                "process execution is not available yet",
+            ),
+            (&Method::POST, None) => soap_fault(
+                StatusCode::NOT_FOUND,
+                "soapenv:Client",
+                &format!("no service named '{name}' is deployed"),
+            ),
+            (_, None) => HttpResponse::text(
+                StatusCode::NOT_FOUND,
+                format!("no service named '{name}' is deployed\n"),
+            ),
+            (_, Some(_)) => HttpResponse::text(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "use POST for SOAP requests or GET ?wsdl\n",
+            ),
+        }
+    }
+
+    /// The Host header when it looks like `host[:port]`, else the bound address.
+    fn authority(&self, req: &HttpRequest) -> String {
+        req.headers
+            .get(HOST)
+            .and_then(|h| h.to_str().ok())
+            .filter(|h| {
+                !h.is_empty()
+                    && h.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || ".-:[]_".contains(c))
+            })
+            .map(str::to_string)
+            .unwrap_or_else(|| self.bind_addr.to_string())
+    }
+}
+
+/// Only used for placeholder and routing faults until the SOAP layer exists; it will move to
+/// `transports::soap::fault`.
+fn soap_fault(status: StatusCode, code: &str, reason: &str) -> HttpResponse {
+    let mut escaped = String::new();
+    bpelgate_wsdl::xml::write::escape_text(reason, &mut escaped);
+    let body = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\"><soapenv:Body><soapenv:Fault><faultcode>{code}</faultcode><faultstring>{escaped}</faultstring></soapenv:Fault></soapenv:Body></soapenv:Envelope>"
+    );
+    HttpResponse::new(status, "text/xml; charset=utf-8", body)
+}

@@ -1,1 +1,177 @@
-//! config.
+//! Server configuration: one struct per section of `conf/bpelgate.toml`.
+//!
+//! Layers, later ones winning: built-in defaults < the `--config` TOML file < environment
+//! variables `BPELGATE__SECTION__KEY` < command-line flags. See [`load`].
+
+mod error;
+mod load;
+mod validate;
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+pub use error::Error;
+pub use load::{ENV_PREFIX, Overrides, load, load_str};
+
+/// The whole configuration.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Config {
+    /// Listener, directories and timeouts.
+    pub server: ServerSection,
+    /// The management API.
+    pub management: ManagementSection,
+    /// Where instances are kept.
+    pub database: DatabaseSection,
+    /// The pooled client used to call partner services.
+    pub http_client: HttpClientSection,
+    /// Caps on untrusted input.
+    pub limits: LimitsSection,
+    /// Execution events.
+    pub events: EventsSection,
+}
+
+/// `[server]`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ServerSection {
+    /// HTTP port before the offset is added (9763 like WSO2 BPS; 0 = any free port).
+    pub http_port: u16,
+    /// Address the listener binds.
+    pub bind: IpAddr,
+    /// Added to every port, like Carbon's `<Offset>`.
+    pub port_offset: u16,
+    /// Hot deployment directory; every sub-directory is a package.
+    pub deploy_dir: PathBuf,
+    /// Directory for the embedded database and other state.
+    pub data_dir: PathBuf,
+    /// Directory that `conf:/name.epr` references resolve against.
+    pub conf_dir: PathBuf,
+    /// How often the deploy directory is scanned, in milliseconds.
+    pub scan_interval_ms: u64,
+    /// How long an inbound request waits for a two-way process reply, in milliseconds.
+    pub mex_timeout_ms: u64,
+}
+
+impl Default for ServerSection {
+    fn default() -> Self {
+        ServerSection {
+            http_port: 9763,
+            bind: IpAddr::from([127, 0, 0, 1]),
+            port_offset: 0,
+            deploy_dir: PathBuf::from("examples"),
+            data_dir: PathBuf::from("data"),
+            conf_dir: PathBuf::from("conf"),
+            scan_interval_ms: 1000,
+            mex_timeout_ms: 120_000,
+        }
+    }
+}
+
+impl ServerSection {
+    /// The port the listener binds: `http-port + port-offset` (0 stays 0: any free port).
+    pub fn effective_http_port(&self) -> Option<u16> {
+        if self.http_port == 0 {
+            return Some(0);
+        }
+        self.http_port.checked_add(self.port_offset)
+    }
+}
+
+/// `[management]`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ManagementSection {
+    /// Bearer token required by `/management`; with none, only loopback peers are served.
+    pub token: Option<String>,
+}
+
+/// `[database]`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+pub struct DatabaseSection {
+    /// `sqlite:PATH` or `postgres://...`; none = an SQLite file under the data dir.
+    pub url: Option<String>,
+}
+
+/// `[http-client]`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+pub struct HttpClientSection {
+    /// Most pooled connections to one partner host.
+    pub max_connections_per_host: u32,
+    /// Most pooled connections overall.
+    pub max_total_connections: u32,
+    /// Timeout to establish a partner connection, in milliseconds.
+    pub connect_timeout_ms: u64,
+    /// Timeout for a whole partner request, in milliseconds.
+    pub request_timeout_ms: u64,
+}
+
+impl Default for HttpClientSection {
+    fn default() -> Self {
+        HttpClientSection {
+            max_connections_per_host: 20,
+            max_total_connections: 200,
+            connect_timeout_ms: 10_000,
+            request_timeout_ms: 120_000,
+        }
+    }
+}
+
+/// `[limits]`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+pub struct LimitsSection {
+    /// Largest accepted HTTP request body, in bytes.
+    pub max_body_bytes: usize,
+    /// Deepest accepted XML element nesting.
+    pub max_xml_depth: usize,
+    /// How long a client may take to send a request head, in milliseconds.
+    pub header_read_timeout_ms: u64,
+}
+
+impl Default for LimitsSection {
+    fn default() -> Self {
+        LimitsSection {
+            max_body_bytes: 16 * 1024 * 1024,
+            max_xml_depth: 256,
+            header_read_timeout_ms: 30_000,
+        }
+    }
+}
+
+impl LimitsSection {
+    /// The XML parser limits these settings imply.
+    pub fn xml(&self) -> bpelgate_wsdl::xml::Limits {
+        bpelgate_wsdl::xml::Limits {
+            max_bytes: self.max_body_bytes,
+            max_depth: self.max_xml_depth,
+            ..bpelgate_wsdl::xml::Limits::default()
+        }
+    }
+}
+
+/// Which execution events are generated for processes whose deploy.xml has no
+/// `<process-events>`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GenerateEvents {
+    /// No events (WSO2 BPS behaviour).
+    #[default]
+    None,
+    /// Every category except scope handling (Apache ODE behaviour).
+    Ode,
+    /// Every category.
+    All,
+}
+
+/// `[events]`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+pub struct EventsSection {
+    /// Events generated when deploy.xml says nothing: `none`, `ode` or `all`.
+    pub generate_default: GenerateEvents,
+}

@@ -1,1 +1,34 @@
-//! deploy.
+//! Deployment: packages (a directory with deploy.xml), their validation against the compiled
+//! processes, process versions, endpoint activation and hot deployment.
+
+pub mod codes;
+pub mod descriptor;
+pub mod epr;
+pub mod package;
+pub mod registry;
+pub mod watcher;
+
+pub use package::{
+    BpelCompiler, BuildContext, BuildResult, BuiltPackage, DescriptorMode, PackageCompiler, build,
+};
+pub use registry::{
+    Endpoint, MemoryVersions, PackageInfo, PackageState, ProcessInfo, ProcessListing, ProcessState,
+    Registry, VersionSource,
+};
+pub use watcher::{Deployer, ScanReport, valid_package_name};
+
+/// Deployment failures that are not package diagnostics.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A package name that cannot be a directory of the deploy dir.
+    #[error("'{0}' is not a valid package name")]
+    InvalidName(String),
+    /// The package directory could not be removed.
+    #[error("cannot remove {path}: {source}")]
+    Remove {
+        /// The directory.
+        path: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+}

@@ -1,1 +1,147 @@
-//! mgmt.
+//! The management API: JSON over HTTP under `/management`.
+//!
+//! Access: a bearer token when one is configured; otherwise only loopback peers.
+
+use std::sync::Arc;
+
+use bpelgate_transports::http::{HttpRequest, HttpResponse};
+use hyper::header::AUTHORIZATION;
+use hyper::{Method, StatusCode};
+use serde::Serialize;
+
+use crate::deploy::{Deployer, Error as DeployError, valid_package_name};
+
+/// What the management API works on.
+#[derive(Debug, Clone)]
+pub struct Management {
+    /// The required bearer token, if any.
+    pub token: Option<String>,
+    /// Packages and processes.
+    pub deployer: Arc<Deployer>,
+}
+
+/// `{"error": "..."}` bodies.
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: &'a str,
+}
+
+fn json<T: Serialize>(status: StatusCode, value: &T) -> HttpResponse {
+    match serde_json::to_vec(value) {
+        Ok(body) => HttpResponse::new(status, "application/json", body),
+        Err(e) => HttpResponse::text(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("cannot encode the response: {e}"),
+        ),
+    }
+}
+
+fn error(status: StatusCode, msg: &str) -> HttpResponse {
+    json(status, &ErrorBody { error: msg })
+}
+
+/// Compares without an early exit, so response timing does not reveal how much of a guessed
+/// token was right.
+fn token_matches(given: &str, expected: &str) -> bool {
+    let (a, b) = (given.as_bytes(), expected.as_bytes());
+    let mut diff = a.len() ^ b.len();
+    for (i, x) in a.iter().enumerate() {
+        diff |= usize::from(x ^ b.get(i % b.len().max(1)).copied().unwrap_or(0));
+    }
+    diff == 0
+}
+
+impl Management {
+    fn authorize(&self, req: &HttpRequest) -> Option<HttpResponse> {
+        match &self.token {
+            Some(expected) => {
+                let given = req
+                    .headers
+                    .get(AUTHORIZATION)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.strip_prefix("Bearer "))
+                    .map(str::trim);
+                match given {
+                    Some(t) if token_matches(t, expected) => None,
+                    _ => {
+                        let mut r = error(
+                            StatusCode::UNAUTHORIZED,
+                            "a valid 'Authorization: Bearer <token>' header is required",
+                        );
+                        r.headers.insert(
+                            hyper::header::WWW_AUTHENTICATE,
+                            hyper::header::HeaderValue::from_static("Bearer"),
+                        );
+                        Some(r)
+                    }
+                }
+            }
+            None if req.peer.ip().is_loopback() => None,
+            None => Some(error(
+                StatusCode::FORBIDDEN,
+                "management is served to loopback clients only; set [management] token to allow remote access",
+            )),
+        }
+    }
+
+    /// Answers a request whose path is `/management/{rest}`.
+    pub async fn handle(&self, req: &HttpRequest, rest: &str) -> HttpResponse {
+        if let Some(denied) = self.authorize(req) {
+            return denied;
+        }
+        let segments: Vec<&str> = rest.trim_end_matches('/').split('/').collect();
+        let registry = self.deployer.registry();
+        match (&req.method, segments.as_slice()) {
+            (&Method::GET, ["packages"]) => json(StatusCode::OK, &registry.packages()),
+            (&Method::GET, ["packages", name]) => match registry.package(name) {
+                Some(p) => json(StatusCode::OK, &p),
+                None => error(StatusCode::NOT_FOUND, &format!("no package named '{name}'")),
+            },
+            (&Method::DELETE, ["packages", name]) => self.delete(name).await,
+            (&Method::GET, ["processes"]) => json(StatusCode::OK, &registry.processes()),
+            (_, ["packages"] | ["packages", _] | ["processes"]) => {
+                error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed here")
+            }
+            _ => error(StatusCode::NOT_FOUND, "no such management resource"),
+        }
+    }
+
+    async fn delete(&self, name: &str) -> HttpResponse {
+        if !valid_package_name(name) {
+            return error(
+                StatusCode::BAD_REQUEST,
+                &format!("'{name}' is not a valid package name"),
+            );
+        }
+        let deployer = self.deployer.clone();
+        let owned = name.to_string();
+        match tokio::task::spawn_blocking(move || deployer.remove(&owned)).await {
+            Ok(Ok(true)) => json(
+                StatusCode::OK,
+                &serde_json::json!({ "name": name, "undeployed": true }),
+            ),
+            Ok(Ok(false)) => error(StatusCode::NOT_FOUND, &format!("no package named '{name}'")),
+            Ok(Err(e @ DeployError::InvalidName(_))) => {
+                error(StatusCode::BAD_REQUEST, &e.to_string())
+            }
+            Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+            Err(e) => error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &format!("undeploy did not finish: {e}"),
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_comparison() {
+        assert!(token_matches("secret", "secret"));
+        assert!(!token_matches("secreT", "secret"));
+        assert!(!token_matches("secret1", "secret"));
+        assert!(!token_matches("", "secret"));
+    }
+}

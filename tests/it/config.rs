@@ -1,0 +1,106 @@
+//! Configuration layers and the shipped conf/bpelgate.toml.
+
+use std::path::{Path, PathBuf};
+
+use bpelgate::config::{Config, Overrides, load, load_str};
+
+fn shipped() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("conf/bpelgate.toml")
+}
+
+#[test]
+fn shipped_file_equals_the_defaults_and_lists_every_key() {
+    let text = std::fs::read_to_string(shipped()).unwrap();
+    assert_eq!(load_str(&text).unwrap(), Config::default());
+    let file: toml::Table = text.parse().unwrap();
+    let defaults = toml::Table::try_from(Config::default()).unwrap();
+    for (section, keys) in &defaults {
+        let in_file = file.get(section).and_then(|v| v.as_table());
+        for key in keys.as_table().unwrap().keys() {
+            assert!(
+                in_file.is_some_and(|t| t.contains_key(key)),
+                "conf/bpelgate.toml lacks [{section}] {key}"
+            );
+        }
+    }
+}
+
+#[test]
+fn layers_file_then_env_then_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("c.toml");
+    std::fs::write(
+        &file,
+        "[server]\nhttp-port = 8000\nport-offset = 1\ndeploy-dir = \"from-file\"\n[management]\ntoken = \"t\"\n",
+    )
+    .unwrap();
+    let env = vec![
+        (
+            "BPELGATE__SERVER__HTTP_PORT".to_string(),
+            "8500".to_string(),
+        ),
+        (
+            "BPELGATE__HTTP_CLIENT__MAX_CONNECTIONS_PER_HOST".to_string(),
+            "5".to_string(),
+        ),
+        (
+            "BPELGATE__MANAGEMENT__TOKEN".to_string(),
+            "12345".to_string(),
+        ),
+        ("UNRELATED".to_string(), "x".to_string()),
+    ];
+    let flags = Overrides {
+        http_port: Some(9000),
+        database_url: Some("sqlite:x.db".into()),
+        ..Overrides::default()
+    };
+    let c = load(Some(&file), env, &flags).unwrap();
+    assert_eq!(c.server.http_port, 9000);
+    assert_eq!(c.server.port_offset, 1);
+    assert_eq!(c.server.effective_http_port(), Some(9001));
+    assert_eq!(c.server.deploy_dir, PathBuf::from("from-file"));
+    assert_eq!(c.http_client.max_connections_per_host, 5);
+    // A numeric-looking value stays a string where the key takes a string.
+    assert_eq!(c.management.token.as_deref(), Some("12345"));
+    assert_eq!(c.database.url.as_deref(), Some("sqlite:x.db"));
+    assert_eq!(c.server.scan_interval_ms, 1000);
+}
+
+#[test]
+fn every_problem_is_reported_at_once_with_the_file_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.toml");
+    std::fs::write(
+        &file,
+        "[server]\nhttp-port = \"x\"\nbogus = 1\n[nope]\n[limits]\nmax-xml-depth = -1\n",
+    )
+    .unwrap();
+    let env = vec![("BPELGATE__ONLYONE".to_string(), "1".to_string())];
+    let e = load(Some(&file), env, &Overrides::default()).unwrap_err();
+    assert_eq!(e.file.as_deref(), Some(file.display().to_string().as_str()));
+    let all = e.to_string();
+    assert!(all.contains("bad.toml"), "{all}");
+    assert!(all.contains("server.http-port"), "{all}");
+    assert!(all.contains("server.bogus"), "{all}");
+    assert!(all.contains("unknown section [nope]"), "{all}");
+    assert!(all.contains("limits.max-xml-depth"), "{all}");
+    assert!(all.contains("BPELGATE__ONLYONE"), "{all}");
+    assert_eq!(e.problems.len(), 5, "{all}");
+}
+
+#[test]
+fn semantic_checks() {
+    let e = load_str("[server]\nhttp-port = 65000\nport-offset = 1000\n[http-client]\nmax-total-connections = 1\n").unwrap_err();
+    let all = e.to_string();
+    assert!(all.contains("beyond 65535"), "{all}");
+    assert!(all.contains("max-total-connections"), "{all}");
+    assert!(load_str("[database]\nurl = \"mysql://x\"\n").is_err());
+    assert!(
+        load(
+            Some(Path::new("/nonexistent/c.toml")),
+            Vec::new(),
+            &Overrides::default()
+        )
+        .is_err()
+    );
+}

@@ -1,0 +1,6 @@
+//! Integration tests: one binary, hermetic (temp dirs, loopback port 0, a fake compiler).
+
+mod config;
+mod deploy;
+mod mgmt;
+mod support;
