@@ -8,7 +8,8 @@
 //!
 //! Supported so far: cases made only of `check_deployment` steps, judged by compiling the test
 //! folder in-process (every WSDL/XSD of the folder, every BPEL process named by the case data).
-//! Cases with message steps need the runtime and are counted as "not run yet", never as passed.
+//! Cases with message steps need the runtime and are counted as "not run yet", never as passed;
+//! their folder gets one synthetic case `<id>#(deploys)`: its package must compile.
 //! Where the data is absent this says so and skips; under `CI=true` absence is an error.
 
 use std::collections::BTreeMap;
@@ -249,6 +250,26 @@ fn run_test_file(file: &Path) -> Result<(Vec<(String, Outcome)>, usize), String>
             }
         }
         results.push((format!("{id}#{name}"), outcome));
+    }
+    // Every runtime case starts by deploying its package: check that part now, as one synthetic
+    // case per test folder, so a good process that the compiler wrongly rejects shows up here.
+    if not_run > 0
+        && !v["cases"].as_array().into_iter().flatten().any(|c| {
+            c["steps"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|s| s["check_deployment"] == "not_deployed")
+        })
+    {
+        let deployed = compiled
+            .get_or_insert_with(|| compile(folder, &wanted))
+            .clone();
+        let outcome = match deployed {
+            Ok(()) => Outcome::Pass,
+            Err(e) => Outcome::Fail(format!("not deployed: {e}")),
+        };
+        results.push((format!("{id}#(deploys)"), outcome));
     }
     Ok((results, not_run))
 }

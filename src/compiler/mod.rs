@@ -48,9 +48,11 @@ pub fn compile_package(dir: &Path) -> PackageOutput {
 pub fn compile_with_loader(loader: &dyn Loader) -> PackageOutput {
     let (wsdl, errors) = WsdlSet::load_package(loader);
     let mut diagnostics: Vec<Diagnostic> = errors.iter().map(wsdl_error).collect();
-    diagnostics.extend(wsdl.warnings.iter().map(|w| {
-        Diagnostic::warning("WSDL", w.file.clone(), w.pos, w.message.clone())
-    }));
+    diagnostics.extend(
+        wsdl.warnings
+            .iter()
+            .map(|w| Diagnostic::warning("WSDL", w.file.clone(), w.pos, w.message.clone())),
+    );
     let bpel_files: Vec<String> = loader
         .list()
         .into_iter()
@@ -62,10 +64,13 @@ pub fn compile_with_loader(loader: &dyn Loader) -> PackageOutput {
         diagnostics.extend(diags);
         processes.extend(process);
     }
-    diagnostics.sort_by(|a, b| {
-        (a.file.as_str(), a.line, a.col).cmp(&(b.file.as_str(), b.line, b.col))
-    });
-    PackageOutput { wsdl, processes, diagnostics }
+    diagnostics
+        .sort_by(|a, b| (a.file.as_str(), a.line, a.col).cmp(&(b.file.as_str(), b.line, b.col)));
+    PackageOutput {
+        wsdl,
+        processes,
+        diagnostics,
+    }
 }
 
 /// Compiles one BPEL file of a package whose WSDL/XSD documents are already loaded.
@@ -79,14 +84,22 @@ pub fn compile_process(
     let bytes = match loader.load(file) {
         Ok(b) => b,
         Err(reason) => {
-            let d = Diagnostic::error("XML", file, Pos::default(), format!("cannot read: {reason}"));
+            let d = Diagnostic::error(
+                "XML",
+                file,
+                Pos::default(),
+                format!("cannot read: {reason}"),
+            );
             return (None, vec![d]);
         }
     };
     let root = match xml::parse(&bytes, &Limits::default()) {
         Ok(r) => r,
         Err(e) => {
-            let pos = Pos { line: e.line, col: e.col };
+            let pos = Pos {
+                line: e.line,
+                col: e.col,
+            };
             return (None, vec![Diagnostic::error("XML", file, pos, e.message)]);
         }
     };
@@ -120,16 +133,30 @@ fn wsdl_error(e: &bpelgate_wsdl::Error) -> Diagnostic {
         bpelgate_wsdl::Error::Xml { file, source } => Diagnostic::error(
             "XML",
             file.clone(),
-            Pos { line: source.line, col: source.col },
+            Pos {
+                line: source.line,
+                col: source.col,
+            },
             source.message.clone(),
         ),
-        bpelgate_wsdl::Error::Load { file, reason } => {
-            Diagnostic::error("WSDL", file.clone(), Pos::default(), format!("cannot read: {reason}"))
-        }
-        bpelgate_wsdl::Error::Invalid { file, line, col, message } => Diagnostic::error(
+        bpelgate_wsdl::Error::Load { file, reason } => Diagnostic::error(
             "WSDL",
             file.clone(),
-            Pos { line: *line, col: *col },
+            Pos::default(),
+            format!("cannot read: {reason}"),
+        ),
+        bpelgate_wsdl::Error::Invalid {
+            file,
+            line,
+            col,
+            message,
+        } => Diagnostic::error(
+            "WSDL",
+            file.clone(),
+            Pos {
+                line: *line,
+                col: *col,
+            },
             message.clone(),
         ),
     }

@@ -26,14 +26,11 @@ pub(crate) fn is_xpath(lang: &str) -> bool {
     SUPPORTED_LANGUAGES[..3].contains(&lang)
 }
 
-/// Extension namespaces the engine understands (SA00009): the ones Apache ODE ships (REST
-/// extension activities, E4X assign, its extension test bundle). Any other mandatory extension
-/// is rejected; optional ones are ignored (§5.3).
-pub(crate) const SUPPORTED_EXTENSIONS: &[&str] = &[
-    "http://www.apache.org/ode/bpel/extensions/bpel4restlight",
-    "http://ode.apache.org/extensions/e4x",
-    "urn:ode:test-extension-bundle",
-];
+/// Extension namespaces the engine understands (SA00009). Any other mandatory extension is
+/// rejected; optional ones are ignored (§5.3).
+// Only extensions the runtime really implements may be listed here: a mandatory extension
+// that is accepted but not executed would silently change the process's meaning. None yet.
+pub(crate) const SUPPORTED_EXTENSIONS: &[&str] = &[];
 
 /// SA00004 for one language attribute.
 pub(crate) fn check_language(ctx: &mut Ctx<'_>, lang: Option<&str>, pos: Pos) {
@@ -105,11 +102,11 @@ fn contains_start(a: &Activity) -> bool {
     is_start(a) || children(a).into_iter().any(contains_start)
 }
 
-/// SA00056: only start activities, scope, flow and sequence may run before or together with a
-/// start activity. Flow children that wait on links are ordered after their sources, so they
+/// SA00056: only start activities, scope, flow, sequence and empty may run before or together
+/// with a start activity. Flow children that wait on links are ordered after their sources, so they
 /// are not simultaneous with the start activities.
 fn check_initial(ctx: &mut Ctx<'_>, a: &Activity) {
-    if is_start(a) {
+    if is_start(a) || matches!(a.kind, ActivityKind::Empty) {
         return;
     }
     match &a.kind {

@@ -29,6 +29,11 @@ pub fn is_plnk(ns: &str) -> bool {
 }
 
 /// True for the three namespaces that define `property` and `propertyAlias`.
+/// The WS-BPEL 2.0 executable process namespace (some WSDLs declare properties in it).
+pub const BPEL20_EXECUTABLE: &str = "http://docs.oasis-open.org/wsbpel/2.0/process/executable";
+
+/// True for the namespaces that define `property` and `propertyAlias`.
 pub fn is_vprop(ns: &str) -> bool {
-    matches!(ns, VPROP | BPWS_2004 | BPWS_2003)
+    // ODE also reads properties declared in the WS-BPEL 2.0 process namespace itself.
+    matches!(ns, VPROP | BPWS_2004 | BPWS_2003 | BPEL20_EXECUTABLE)
 }
