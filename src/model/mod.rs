@@ -159,6 +159,30 @@ pub struct Process {
 }
 
 impl Process {
+    /// A process with no declarations and no activities: the starting point of lowering, and a
+    /// stand-in for deployment tests that do not compile BPEL.
+    pub fn empty(name: QName, file: impl Into<String>, dialect: Dialect) -> Self {
+        Process {
+            format_version: FORMAT_VERSION,
+            name,
+            file: file.into(),
+            partner_links: Vec::new(),
+            dialect,
+            expression_language: XPATH_1_0.to_owned(),
+            query_language: XPATH_1_0.to_owned(),
+            extensions: Vec::new(),
+            extension_attributes: Vec::new(),
+            activities: Vec::new(),
+            scopes: Vec::new(),
+            variables: Vec::new(),
+            links: Vec::new(),
+            correlation_sets: Vec::new(),
+            message_exchanges: Vec::new(),
+            exprs: Vec::new(),
+            start_activities: Vec::new(),
+        }
+    }
+
     /// The activity `id`. Ids come from this process, so an unknown id is a bug and panics.
     pub fn activity(&self, id: ActivityId) -> &ActivityNode {
         &self.activities[id.index()]

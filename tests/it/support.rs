@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use bpelgate::compiler::{Diagnostic, PackageOutput};
 use bpelgate::config::Config;
 use bpelgate::deploy::{PackageCompiler, PackageInfo, PackageState};
-use bpelgate::model::{PartnerLink, Process};
+use bpelgate::model::{Dialect, PartnerLink, PartnerLinkId, Process, ScopeId};
 use bpelgate::server::{self, Running};
 use bpelgate_wsdl::Pos;
 use bpelgate_wsdl::wsdl::{DirLoader, WsdlSet};
@@ -30,11 +30,11 @@ impl PackageCompiler for FakeCompiler {
         for line in spec.lines() {
             let w: Vec<&str> = line.split_whitespace().collect();
             match w.as_slice() {
-                ["process", name] => out.processes.push(Process {
-                    name: QName::from_clark(name),
-                    file: "p.bpel".into(),
-                    partner_links: Vec::new(),
-                }),
+                ["process", name] => out.processes.push(Process::empty(
+                    QName::from_clark(name),
+                    "p.bpel",
+                    Dialect::Bpel20,
+                )),
                 ["my" | "partner", pl, pt] => {
                     let role = Some(("role".to_string(), QName::from_clark(pt)));
                     let link = PartnerLink {
@@ -42,6 +42,10 @@ impl PackageCompiler for FakeCompiler {
                         partner_link_type: QName::new("urn:plt", "PLT"),
                         my_role: if w[0] == "my" { role.clone() } else { None },
                         partner_role: if w[0] == "partner" { role } else { None },
+                        id: PartnerLinkId(0),
+                        scope: ScopeId::PROCESS,
+                        initialize_partner_role: None,
+                        pos: Pos::default(),
                     };
                     out.processes.last_mut().unwrap().partner_links.push(link);
                 }
