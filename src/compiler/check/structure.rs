@@ -102,11 +102,11 @@ fn contains_start(a: &Activity) -> bool {
     is_start(a) || children(a).into_iter().any(contains_start)
 }
 
-/// SA00056: only start activities, scope, flow, sequence and empty may run before or together
-/// with a start activity. Flow children that wait on links are ordered after their sources, so they
+/// SA00056: only start activities, scope, flow and sequence may run before or together with a
+/// start activity. Flow children that wait on links are ordered after their sources, so they
 /// are not simultaneous with the start activities.
 fn check_initial(ctx: &mut Ctx<'_>, a: &Activity) {
-    if is_start(a) || matches!(a.kind, ActivityKind::Empty) {
+    if is_start(a) {
         return;
     }
     match &a.kind {
