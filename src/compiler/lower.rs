@@ -10,6 +10,7 @@ use bpelgate_wsdl::{Pos, QName};
 
 use super::ast;
 use super::diag::Diagnostic;
+use crate::xpath::{self, Language};
 use crate::model::{
     self, ActivityId, ActivityKind, ActivityNode, CorrelationRef, CorrelationSetId, Dialect,
     EndpointRole, ExprDecl, ExprId, ExprKind, FaultHandlers, FromSpec, Inbound, LinkDecl, LinkId,
@@ -1354,6 +1355,26 @@ impl<'a> Lowerer<'a> {
             ExprKind::Expression => self.p.expression_language.clone(),
             ExprKind::Query => self.p.query_language.clone(),
         });
+        // Compile once here so the runtime never parses; the checker has already reported
+        // every compile error, so a failure here only comes from lowering an unchecked AST.
+        let compiled = match Language::from_uri(&language) {
+            Some(lang) => match xpath::compile(&e.text, lang, &e.ns) {
+                Ok(c) => Some(c),
+                Err(errors) => {
+                    for err in errors {
+                        let text = &e.text;
+                        self.diags.push(Diagnostic::error(
+                            "XPATH",
+                            self.file,
+                            e.pos,
+                            format!("expression \"{text}\": {err}"),
+                        ));
+                    }
+                    None
+                }
+            },
+            None => None,
+        };
         self.p.exprs.push(ExprDecl {
             id,
             text: e.text.clone(),
@@ -1361,6 +1382,7 @@ impl<'a> Lowerer<'a> {
             ns: e.ns.as_ref().clone(),
             pos: e.pos,
             kind,
+            compiled,
         });
         id
     }

@@ -115,7 +115,7 @@ pub fn compile_process(
         }
         return (None, diags);
     };
-    diags.extend(check::check(file, &ast, wsdl));
+    diags.extend(check::check_package(file, &ast, wsdl, &loader.list()));
     if diags.iter().any(|d| d.severity == Severity::Error) {
         return (None, diags);
     }

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{ExprId, Pos};
+use crate::xpath::Compiled;
 
 /// The URI of XPath 1.0 as a WS-BPEL 2.0 expression and query language (the default).
 pub const XPATH_1_0: &str = "urn:oasis:names:tc:wsbpel:2.0:sublang:xpath1.0";
@@ -17,12 +18,12 @@ pub enum ExprKind {
     Query,
 }
 
-/// One expression or query of the process, with everything needed to compile it once.
+/// One expression or query of the process, compiled once at deployment.
 ///
-/// Compilation into the XPath AST (`crate::xpath`) belongs to lowering: when that module lands,
-/// its parsed form is stored next to `text` in this struct (a field `ast`), so that every
-/// expression is parsed once per process and evaluated many times.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// XPath expressions carry their compiled tree (`compiled`), prefixes resolved, so the runtime
+/// evaluates them without parsing; `text`, `language` and `ns` stay for diagnostics and for
+/// languages evaluated from source (XQuery).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ExprDecl {
     /// Its id.
     pub id: ExprId,
@@ -36,4 +37,6 @@ pub struct ExprDecl {
     pub pos: Pos,
     /// Expression or query.
     pub kind: ExprKind,
+    /// The compiled XPath tree; `None` for languages other than XPath (XQuery).
+    pub compiled: Option<Compiled>,
 }

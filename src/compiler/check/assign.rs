@@ -4,7 +4,7 @@ use bpelgate_wsdl::wsdl::AliasTarget;
 use bpelgate_wsdl::xml::{Node, Pos, QName};
 
 use super::Ctx;
-use super::ast::{Assign, AssignOperation, Copy, Dialect, From, FromSpec, To, ToSpec};
+use super::ast::{Assign, AssignOperation, Copy, From, FromSpec, To, ToSpec};
 use super::lookup;
 use super::scopes::{Env, VarTy};
 use super::{expr, structure};
@@ -277,14 +277,7 @@ fn check_to<'a>(ctx: &mut Ctx<'a>, env: &Env<'a>, to: &'a To) -> Shape<'a> {
             Shape::NotMessage
         }
         ToSpec::Expression(e) => {
-            if ctx.process.dialect == Dialect::Bpel20 && !e.text.trim_start().starts_with('$') {
-                ctx.error(
-                    "SA00033",
-                    e.pos,
-                    "the expression in <to> must start with a variable reference ($name...); rewrite it as a path from the variable",
-                );
-            }
-            expr::check(ctx, env, e, expr::Role::Value);
+            expr::check(ctx, env, e, expr::Role::To);
             Shape::Unknown
         }
         ToSpec::Empty => {

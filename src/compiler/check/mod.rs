@@ -78,6 +78,9 @@ pub struct Ctx<'a> {
     pub process: &'a Process,
     /// Every WSDL/XSD the package holds (imports resolved).
     pub wsdl: &'a WsdlSet,
+    /// Every file of the package (package-relative paths), when known: doXslTransform style
+    /// sheets must be among them.
+    pub files: Option<&'a [String]>,
     /// Findings so far.
     pub diags: Vec<Diagnostic>,
 }
@@ -105,12 +108,28 @@ impl Ctx<'_> {
     }
 }
 
-/// Runs every rule family over `process`.
+/// Runs every rule family over `process`, without the package file list (style sheet files
+/// named by doXslTransform are not checked).
 pub fn check(file: &str, process: &Process, wsdl: &WsdlSet) -> Vec<Diagnostic> {
+    run(file, process, wsdl, None)
+}
+
+/// Runs every rule family over `process` of a package holding `files` (package-relative paths).
+pub fn check_package(
+    file: &str,
+    process: &Process,
+    wsdl: &WsdlSet,
+    files: &[String],
+) -> Vec<Diagnostic> {
+    run(file, process, wsdl, Some(files))
+}
+
+fn run(file: &str, process: &Process, wsdl: &WsdlSet, files: Option<&[String]>) -> Vec<Diagnostic> {
     let mut ctx = Ctx {
         file,
         process,
         wsdl,
+        files,
         diags: Vec::new(),
     };
     imports::check(&mut ctx);

@@ -331,7 +331,7 @@ fn activity_common<'a>(ctx: &mut Ctx<'a>, env: &Env<'a>, a: &'a Activity) {
     if let Some(t) = &a.targets
         && let Some(j) = &t.join_condition
     {
-        expr::check(ctx, env, j, expr::Role::JoinCondition);
+        expr::check(ctx, env, j, expr::Role::JoinCondition(&t.links));
     }
     for s in &a.sources {
         if let Some(c) = &s.transition_condition {

@@ -21,11 +21,6 @@ pub(crate) const SUPPORTED_LANGUAGES: &[&str] = &[
     "urn:oasis:names:tc:wsbpel:2.0:sublang:xquery1.0",
 ];
 
-/// The XPath languages, whose `$name` references are process variables.
-pub(crate) fn is_xpath(lang: &str) -> bool {
-    SUPPORTED_LANGUAGES[..3].contains(&lang)
-}
-
 /// Extension namespaces the engine understands (SA00009). Any other mandatory extension is
 /// rejected; optional ones are ignored (§5.3).
 // Only extensions the runtime really implements may be listed here: a mandatory extension
