@@ -89,15 +89,11 @@ fn kind_matches(k: &KindTest, d: &NodeData<'_>) -> bool {
             _ => false,
         },
         KindTest::Element(name, _) => match d {
-            NodeData::Element(e) => name
-                .as_ref()
-                .is_none_or(|n| e.name.is(ns_of(n), &n.local)),
+            NodeData::Element(e) => name.as_ref().is_none_or(|n| e.name.is(ns_of(n), &n.local)),
             _ => false,
         },
         KindTest::Attribute(name, _) => match d {
-            NodeData::Attribute(a) => name
-                .as_ref()
-                .is_none_or(|n| a.name.is(ns_of(n), &n.local)),
+            NodeData::Attribute(a) => name.as_ref().is_none_or(|n| a.name.is(ns_of(n), &n.local)),
             _ => false,
         },
         // Without schema types nothing can be shown to match a schema declaration.
@@ -110,7 +106,10 @@ fn child_data(n: &Node) -> (NodeKind, NodeData<'_>) {
         Node::Element(e) => (NodeKind::Element, NodeData::Element(e)),
         Node::Text(t) => (NodeKind::Text, NodeData::Text(t)),
         Node::Comment(t) => (NodeKind::Comment, NodeData::Comment(t)),
-        Node::Pi(t) => (NodeKind::ProcessingInstruction, NodeData::ProcessingInstruction(t)),
+        Node::Pi(t) => (
+            NodeKind::ProcessingInstruction,
+            NodeData::ProcessingInstruction(t),
+        ),
     }
 }
 
@@ -225,7 +224,11 @@ pub(super) fn select<'a>(from: &NodeRef<'a>, axis: Axis, test: &NodeTest) -> Vec
                 && let Some(list) = in_scope_namespaces(root, path)
             {
                 for (i, (prefix, uri)) in list.into_iter().enumerate() {
-                    w.offer(&NodeData::Namespace { prefix, uri }, path, NodeKind::Namespace(i));
+                    w.offer(
+                        &NodeData::Namespace { prefix, uri },
+                        path,
+                        NodeKind::Namespace(i),
+                    );
                 }
             }
         }

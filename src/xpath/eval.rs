@@ -85,7 +85,11 @@ impl<'a> Context<'a> {
     }
 
     /// The context node, or a dynamic error saying what needed it.
-    pub(super) fn require_node(&self, what: &str, offset: usize) -> Result<&NodeRef<'a>, XPathError> {
+    pub(super) fn require_node(
+        &self,
+        what: &str,
+        offset: usize,
+    ) -> Result<&NodeRef<'a>, XPathError> {
         self.node.as_ref().ok_or_else(|| {
             XPathError::dynamic(
                 offset,
@@ -389,12 +393,7 @@ impl<'a> Evaluator<'_, 'a> {
         }
     }
 
-    fn call(
-        &self,
-        name: &Name,
-        args: &[Expr],
-        ctx: &Context<'a>,
-    ) -> Result<Value<'a>, XPathError> {
+    fn call(&self, name: &Name, args: &[Expr], ctx: &Context<'a>) -> Result<Value<'a>, XPathError> {
         let mut values = Vec::with_capacity(args.len());
         for a in args {
             values.push(self.expr(a, ctx)?);
@@ -478,21 +477,16 @@ impl<'a> Evaluator<'_, 'a> {
 
     /// Keeps the nodes for which `pred` holds, `nodes` being in the order that gives the
     /// proximity positions.
-    fn filter(
-        &self,
-        nodes: Vec<NodeRef<'a>>,
-        pred: &Expr,
-    ) -> Result<Vec<NodeRef<'a>>, XPathError> {
+    fn filter(&self, nodes: Vec<NodeRef<'a>>, pred: &Expr) -> Result<Vec<NodeRef<'a>>, XPathError> {
         let size = nodes.len();
         if let Expr::Number(n) = pred {
             // `[3]`: no need to evaluate anything per node.
-            let keep = (n.fract() == 0.0 && *n >= 1.0 && *n <= size as f64).then(|| *n as usize);
-            return Ok(nodes
-                .into_iter()
-                .enumerate()
-                .filter(|(i, _)| Some(i + 1) == keep)
-                .map(|(_, n)| n)
-                .collect());
+            let wanted = n.fract() == 0.0 && *n >= 1.0 && *n <= size as f64;
+            return Ok(if wanted {
+                nodes.into_iter().nth(*n as usize - 1).into_iter().collect()
+            } else {
+                Vec::new()
+            });
         }
         let mut out = Vec::new();
         for (i, n) in nodes.into_iter().enumerate() {

@@ -59,7 +59,10 @@ fn string(s: impl Into<String>) -> Result<Value<'static>, XPathError> {
 
 impl<'a> Call<'_, 'a> {
     fn arg_string(&self, i: usize) -> String {
-        self.args.get(i).map(Value::to_xpath_string).unwrap_or_default()
+        self.args
+            .get(i)
+            .map(Value::to_xpath_string)
+            .unwrap_or_default()
     }
 
     fn arg_number(&self, i: usize) -> f64 {
@@ -132,7 +135,12 @@ impl<'a> Call<'_, 'a> {
                 _ => String::new(),
             }),
             "string" => string(self.string_or_context()?),
-            "concat" => string(self.args.iter().map(Value::to_xpath_string).collect::<String>()),
+            "concat" => string(
+                self.args
+                    .iter()
+                    .map(Value::to_xpath_string)
+                    .collect::<String>(),
+            ),
             "starts-with" => boolean(self.arg_string(0).starts_with(&self.arg_string(1))),
             "contains" => boolean(self.arg_string(0).contains(&self.arg_string(1))),
             "substring-before" => {

@@ -158,7 +158,10 @@ pub fn element_at_mut<'r>(root: &'r mut Element, path: &[usize]) -> Option<&'r m
 /// The namespaces in scope on the element at `path`, as (prefix, URI) sorted by prefix, with
 /// `xml` included and undeclarations removed. The element's own prefix and its attributes'
 /// prefixes count as declared even when a tree built in memory lacks the declaration.
-pub fn in_scope_namespaces<'r>(root: &'r Element, path: &[usize]) -> Option<Vec<(&'r str, &'r str)>> {
+pub fn in_scope_namespaces<'r>(
+    root: &'r Element,
+    path: &[usize],
+) -> Option<Vec<(&'r str, &'r str)>> {
     let mut decls: Vec<(&'r str, &'r str)> = Vec::new();
     let mut el = root;
     for (p, u) in &el.ns_decls {
@@ -309,9 +312,7 @@ impl<'a> NodeRef<'a> {
         match self.data()? {
             NodeData::Element(e) => Some(e.name.clone()),
             NodeData::Attribute(a) => Some(a.name.clone()),
-            NodeData::Namespace { prefix, .. } if !prefix.is_empty() => {
-                Some(QName::local(prefix))
-            }
+            NodeData::Namespace { prefix, .. } if !prefix.is_empty() => Some(QName::local(prefix)),
             NodeData::ProcessingInstruction(p) => Some(QName::local(pi_parts(p).0)),
             _ => None,
         }
@@ -393,7 +394,11 @@ impl Ord for NodeRef<'_> {
 
 impl fmt::Debug for NodeRef<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "NodeRef({:?} {:?} {:?})", self.tree, self.path, self.kind)
+        write!(
+            f,
+            "NodeRef({:?} {:?} {:?})",
+            self.tree, self.path, self.kind
+        )
     }
 }
 
