@@ -5,7 +5,7 @@
 
 use bpelgate_wsdl::xml::QName;
 
-use super::ast::{BinOp, Expr, Language, Name, PathStart, Step};
+use super::ast::{Axis, BinOp, Expr, KindTest, Language, Name, NodeTest, PathStart, Step};
 use super::axes;
 use super::compile::Compiled;
 use super::error::{ErrorKind, XPathError};
@@ -437,11 +437,31 @@ impl<'a> Evaluator<'_, 'a> {
             }
             PathStart::Expr(e) => self.node_set(e, ctx, "a path step")?,
         };
-        for step in steps {
-            if nodes.is_empty() {
-                break;
+        let mut i = 0;
+        while i < steps.len() && !nodes.is_empty() {
+            // `//name` is `descendant-or-self::node()/child::name`; without predicates on the
+            // child step that selects exactly `descendant::name`, without listing every node.
+            if let (
+                Step::Axis {
+                    axis: Axis::DescendantOrSelf,
+                    test: NodeTest::Kind(KindTest::AnyNode),
+                    predicates: first,
+                },
+                Some(Step::Axis {
+                    axis: Axis::Child,
+                    test,
+                    predicates: second,
+                }),
+            ) = (&steps[i], steps.get(i + 1))
+                && first.is_empty()
+                && second.is_empty()
+            {
+                nodes = self.axis_step(&nodes, Axis::Descendant, test, &[])?;
+                i += 2;
+                continue;
             }
-            nodes = self.step(&nodes, step)?;
+            nodes = self.step(&nodes, &steps[i])?;
+            i += 1;
         }
         Ok(nodes)
     }
@@ -455,6 +475,16 @@ impl<'a> Evaluator<'_, 'a> {
             } => (*axis, test, predicates),
             Step::Filter(_) => return Err(xpath2_only("an expression as a path step")),
         };
+        self.axis_step(from, axis, test, predicates)
+    }
+
+    fn axis_step(
+        &self,
+        from: &[NodeRef<'a>],
+        axis: Axis,
+        test: &NodeTest,
+        predicates: &[Expr],
+    ) -> Result<Vec<NodeRef<'a>>, XPathError> {
         let mut out = Vec::new();
         for n in from {
             let mut found = axes::select(n, axis, test);

@@ -596,6 +596,33 @@ fn predicates_positions_and_filters() {
 }
 
 #[test]
+fn double_slash_keeps_per_parent_positions() {
+    let d = parse_str(
+        "<r><s><c/><c/></s><s><c/><t><c/></t></s></r>",
+        &Limits::default(),
+    )
+    .unwrap();
+    let cases: &[(&str, &str)] = &[
+        ("//c", "c:0.0 c:0.1 c:1.0 c:1.1.0"),
+        ("//c[1]", "c:0.0 c:1.0 c:1.1.0"),
+        ("(//c)[1]", "c:0.0"),
+        ("//c[last()]", "c:0.1 c:1.0 c:1.1.0"),
+        ("s//c", "c:0.0 c:0.1 c:1.0 c:1.1.0"),
+        ("s[2]//c", "c:1.0 c:1.1.0"),
+        ("//s/c", "c:0.0 c:0.1 c:1.0"),
+        ("//node()", "r: s:0 c:0.0 c:0.1 s:1 c:1.0 t:1.1 c:1.1.0"),
+        ("//.", "/ r: s:0 c:0.0 c:0.1 s:1 c:1.0 t:1.1 c:1.1.0"),
+        ("//*[1]", "r: s:0 c:0.0 c:1.0 c:1.1.0"),
+        ("s//*", "c:0.0 c:0.1 c:1.0 t:1.1 c:1.1.0"),
+        ("//t//c", "c:1.1.0"),
+        ("//t/..//c", "c:1.0 c:1.1.0"),
+    ];
+    for (e, want) in cases {
+        assert_eq!(sel(&d, e), *want, "{e}");
+    }
+}
+
+#[test]
 fn unions_are_in_document_order_without_duplicates() {
     let d = doc();
     let cases: &[(&str, &str)] = &[
