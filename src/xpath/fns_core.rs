@@ -1,11 +1,13 @@
 //! The XPath 1.0 core function library (section 4).
 
-use bpelgate_wsdl::xml::XML_NS;
+use bpelgate_wsdl::xml::{Node, XML_NS};
 
 use super::error::{ErrorKind, XPathError};
 use super::eval::Context;
 use super::functions::XPATH1_CORE;
-use super::value::{NodeData, NodeKind, NodeRef, Value, element_at, is_xml_space, pi_parts};
+use super::value::{
+    NodeData, NodeKind, NodeRef, Value, element_at, is_xml_space, pi_parts, string_to_number,
+};
 
 /// True when `name` (in no namespace) is a core function.
 pub(super) fn is_core(name: &str) -> bool {
@@ -169,12 +171,12 @@ impl<'a> Call<'_, 'a> {
             "lang" => boolean(self.lang()?),
             "number" => num(match self.args.first() {
                 Some(v) => v.to_number(),
-                None => super::value::string_to_number(&self.context_node()?.string_value()),
+                None => string_to_number(&self.context_node()?.string_value()),
             }),
             "sum" => num(self
                 .node_set(0)?
                 .iter()
-                .map(|n| super::value::string_to_number(&n.string_value()))
+                .map(|n| string_to_number(&n.string_value()))
                 .sum()),
             "floor" => num(self.arg_number(0).floor()),
             "ceiling" => num(self.arg_number(0).ceil()),
@@ -215,7 +217,7 @@ impl<'a> Call<'_, 'a> {
                 out.push(NodeRef::new(tree.clone(), path.clone(), NodeKind::Element));
             }
             for (i, c) in el.children.iter().enumerate() {
-                if let bpelgate_wsdl::xml::Node::Element(e) = c {
+                if let Node::Element(e) = c {
                     let mut p = path.clone();
                     p.push(i);
                     stack.push((e, p));
