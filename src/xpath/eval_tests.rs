@@ -495,6 +495,21 @@ fn sibling_ancestor_following_preceding() {
 }
 
 #[test]
+fn the_five_axes_partition_the_document() {
+    // XPath 1.0 section 2.2: ancestor, descendant, following, preceding and self partition
+    // the nodes of a document other than attribute and namespace nodes.
+    let d = doc();
+    assert_eq!(nv(&d, "count(/descendant-or-self::node())"), 17.0);
+    let all = "ancestor::node() | descendant::node() | following::node() \
+               | preceding::node() | self::node()";
+    let covered = format!("count(//node()[count({all}) != 17])");
+    assert_eq!(nv(&d, &covered), 0.0);
+    let disjoint = "count(//node()[count(ancestor::node()) + count(descendant::node()) \
+                    + count(following::node()) + count(preceding::node()) + 1 != 17])";
+    assert_eq!(nv(&d, disjoint), 0.0);
+}
+
+#[test]
 fn attributes_and_namespaces() {
     let d = doc();
     let cases: &[(&str, &str)] = &[
