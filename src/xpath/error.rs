@@ -2,6 +2,8 @@
 
 use thiserror::Error;
 
+use bpelgate_wsdl::xml::QName;
+
 /// What kind of problem an [`XPathError`] reports, so callers can grade them differently.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ErrorKind {
@@ -16,6 +18,20 @@ pub enum ErrorKind {
     ForeignFunction,
     /// A known function called with a number of arguments it does not accept.
     Arity,
+    /// Evaluation failed: no context node for a relative path, a function the resolver does
+    /// not provide, and other dynamic errors (BPEL `subLanguageExecutionFault`).
+    Dynamic,
+    /// An operand of the wrong type, e.g. a path step applied to a string (BPEL
+    /// `subLanguageExecutionFault`).
+    Type,
+    /// A construct this evaluator does not evaluate (for now: XPath 2.0).
+    Unsupported,
+    /// Raised by a [`Resolver`](super::eval::Resolver): the variable or part has no value
+    /// (BPEL `uninitializedVariable`).
+    UninitializedVariable,
+    /// Raised by a [`Resolver`](super::eval::Resolver) with the BPEL fault to throw, named
+    /// in [`XPathError::fault`] (e.g. `selectionFailure` from `getVariableProperty`).
+    Fault,
 }
 
 /// A problem at a byte offset of the expression text.
@@ -28,6 +44,8 @@ pub struct XPathError {
     pub offset: usize,
     /// What is wrong, without the offset.
     pub message: String,
+    /// The fault to throw, for [`ErrorKind::Fault`].
+    pub fault: Option<QName>,
 }
 
 impl XPathError {
@@ -37,11 +55,40 @@ impl XPathError {
             kind,
             offset,
             message: message.into(),
+            fault: None,
         }
     }
 
     /// A syntax error at `offset`.
     pub fn syntax(offset: usize, message: impl Into<String>) -> Self {
         XPathError::new(ErrorKind::Syntax, offset, message)
+    }
+
+    /// A dynamic evaluation error ([`ErrorKind::Dynamic`]).
+    pub fn dynamic(offset: usize, message: impl Into<String>) -> Self {
+        XPathError::new(ErrorKind::Dynamic, offset, message)
+    }
+
+    /// An operand of the wrong type ([`ErrorKind::Type`]).
+    pub fn type_error(offset: usize, message: impl Into<String>) -> Self {
+        XPathError::new(ErrorKind::Type, offset, message)
+    }
+
+    /// A construct that is not evaluated ([`ErrorKind::Unsupported`]).
+    pub fn unsupported(offset: usize, message: impl Into<String>) -> Self {
+        XPathError::new(ErrorKind::Unsupported, offset, message)
+    }
+
+    /// A variable or part without a value ([`ErrorKind::UninitializedVariable`]).
+    pub fn uninitialized(message: impl Into<String>) -> Self {
+        XPathError::new(ErrorKind::UninitializedVariable, 0, message)
+    }
+
+    /// A resolver-raised BPEL fault ([`ErrorKind::Fault`]).
+    pub fn fault(fault: QName, message: impl Into<String>) -> Self {
+        XPathError {
+            fault: Some(fault),
+            ..XPathError::new(ErrorKind::Fault, 0, message)
+        }
     }
 }
