@@ -10,7 +10,6 @@ use bpelgate_wsdl::{Pos, QName};
 
 use super::ast;
 use super::diag::Diagnostic;
-use crate::xpath::{self, Language};
 use crate::model::{
     self, ActivityId, ActivityKind, ActivityNode, CorrelationRef, CorrelationSetId, Dialect,
     EndpointRole, ExprDecl, ExprId, ExprKind, FaultHandlers, FromSpec, Inbound, LinkDecl, LinkId,
@@ -18,6 +17,7 @@ use crate::model::{
     ScopeDecl, ScopeId, ScopeKind, Timing, ToSpec, VarType, VariableDecl, VariableId,
     VariableOrigin, XPATH_1_0,
 };
+use crate::xpath::{self, Language};
 
 /// The XML Schema namespace (forEach counters are `xsd:unsignedInt`).
 const XSD_NS: &str = "http://www.w3.org/2001/XMLSchema";

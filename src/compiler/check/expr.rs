@@ -37,11 +37,7 @@ pub(crate) enum Role<'a> {
 
 /// The XPath language an expression is compiled in, or `None` when it is not XPath (XQuery, or
 /// an unsupported language SA00004 already reports).
-pub(crate) fn effective_language(
-    ctx: &Ctx<'_>,
-    e: &Expr,
-    query: bool,
-) -> Option<Language> {
+pub(crate) fn effective_language(ctx: &Ctx<'_>, e: &Expr, query: bool) -> Option<Language> {
     let p = ctx.process;
     let inherited = if query {
         p.query_language.as_deref()
@@ -77,7 +73,13 @@ pub(crate) fn check(ctx: &mut Ctx<'_>, env: &Env<'_>, e: &Expr, role: Role<'_>) 
         }
         Role::Value | Role::Query => check_variables(ctx, env, e, &compiled),
     }
-    check_bpel_calls(ctx, env, e, &compiled, matches!(role, Role::JoinCondition(_)));
+    check_bpel_calls(
+        ctx,
+        env,
+        e,
+        &compiled,
+        matches!(role, Role::JoinCondition(_)),
+    );
 }
 
 fn report_compile_error(ctx: &mut Ctx<'_>, e: &Expr, err: &XPathError) {
@@ -97,11 +99,20 @@ fn report_compile_error(ctx: &mut Ctx<'_>, e: &Expr, err: &XPathError) {
             "doXslTransform() takes the style sheet, the source and then name/value pairs",
         ),
         ErrorKind::Arity => ("XPATH", "fix the number of arguments"),
+        // Evaluation-time kinds cannot come out of compilation; report them plainly if they do.
+        ErrorKind::Dynamic
+        | ErrorKind::Type
+        | ErrorKind::Unsupported
+        | ErrorKind::UninitializedVariable
+        | ErrorKind::Fault => ("XPATH", "fix the expression"),
     };
     ctx.error(
         code,
         e.pos,
-        format!("expression \"{}\": {message} (at offset {offset}); {hint}", shorten(text)),
+        format!(
+            "expression \"{}\": {message} (at offset {offset}); {hint}",
+            shorten(text)
+        ),
     );
 }
 
@@ -146,7 +157,11 @@ fn check_variables(ctx: &mut Ctx<'_>, env: &Env<'_>, e: &Expr, c: &Compiled) {
             continue;
         }
         let Some(ty) = env.var(&name) else {
-            ctx.undeclared_variable(e.pos, &name, &format!("this expression (at offset {offset})"));
+            ctx.undeclared_variable(
+                e.pos,
+                &name,
+                &format!("this expression (at offset {offset})"),
+            );
             continue;
         };
         if let Some(part) = &v.part {
@@ -280,7 +295,11 @@ fn check_bpel_calls(ctx: &mut Ctx<'_>, env: &Env<'_>, e: &Expr, c: &Compiled, jo
             continue;
         };
         let Some(ty) = env.var(var) else {
-            ctx.undeclared_variable(e.pos, var, &format!("getVariableData() (at offset {offset})"));
+            ctx.undeclared_variable(
+                e.pos,
+                var,
+                &format!("getVariableData() (at offset {offset})"),
+            );
             continue;
         };
         if let Some(Some(part)) = args.get(1) {
@@ -297,9 +316,9 @@ fn check_bpel_calls(ctx: &mut Ctx<'_>, env: &Env<'_>, e: &Expr, c: &Compiled, jo
             Some(uri) => check_stylesheet(ctx, e.pos, &uri, offset),
         }
         for (i, name) in args.iter().enumerate().skip(2).step_by(2) {
-            let valid = name
-                .as_deref()
-                .is_some_and(|n| n.split(':').count() <= 2 && n.split(':').all(super::decls::is_ncname));
+            let valid = name.as_deref().is_some_and(|n| {
+                n.split(':').count() <= 2 && n.split(':').all(super::decls::is_ncname)
+            });
             if !valid {
                 let n = i + 1;
                 ctx.error(
@@ -329,7 +348,11 @@ fn check_variable_property(ctx: &mut Ctx<'_>, env: &Env<'_>, e: &Expr, pu: xpath
         return;
     };
     let Some(ty) = env.var(&v) else {
-        ctx.undeclared_variable(e.pos, &v, &format!("getVariableProperty() (at offset {offset})"));
+        ctx.undeclared_variable(
+            e.pos,
+            &v,
+            &format!("getVariableProperty() (at offset {offset})"),
+        );
         return;
     };
     let (prefix, local) = p.split_once(':').unwrap_or(("", p.as_str()));
