@@ -206,7 +206,7 @@ fn check_to(ctx: &mut Ctx<'_>, e: &Expr, c: &Compiled) {
         Dialect::Bpel20Draft | Dialect::Bpel11 => c.is_path_to_node(),
     };
     if !ok {
-        ctx.warning(
+        ctx.error(
             "SA00033",
             e.pos,
             format!("the expression in <to>, \"{}\", is not a path to nodes of a variable ($name, $name.part or $name/...); copying to it faults with bpel:selectionFailure at run time", shorten(&e.text)),
@@ -394,7 +394,7 @@ fn check_stylesheet(ctx: &mut Ctx<'_>, pos: Pos, uri: &str, offset: usize) {
         );
         return;
     };
-    if !files.iter().any(|f| *f == path) {
+    if !files.contains(&path) {
         ctx.error(
             "BPEL",
             pos,
