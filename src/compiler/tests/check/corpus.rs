@@ -2,26 +2,13 @@
 //! the processes of compile-good, bpel-test, bpel-itest and axis2-war pass without errors, and
 //! each compiler-negative case is rejected.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use bpelgate_wsdl::wsdl::{DirLoader, WsdlSet};
 
 use super::run;
 use crate::compiler::Severity;
-
-fn bpel_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in rd.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            bpel_files(&p, out);
-        } else if p.extension().is_some_and(|x| x == "bpel") {
-            out.push(p);
-        }
-    }
-}
+use crate::compiler::tests::bpel_files;
 
 fn check_file(path: &Path) -> Vec<String> {
     let dir = path.parent().unwrap();

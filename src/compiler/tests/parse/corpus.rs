@@ -1,26 +1,13 @@
 //! Opt-in: every `.bpel` under `$BPELGATE_CONFORMANCE_DIR` (the ODE suite layout) must parse
 //! without error-level diagnostics (warnings allowed).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use bpelgate_wsdl::xml::{Limits, parse};
 
 use crate::compiler::Severity;
 use crate::compiler::parse::parse_process;
-
-fn bpel_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in rd.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            bpel_files(&p, out);
-        } else if p.extension().is_some_and(|x| x == "bpel") {
-            out.push(p);
-        }
-    }
-}
+use crate::compiler::tests::bpel_files;
 
 #[test]
 #[ignore = "needs $BPELGATE_CONFORMANCE_DIR"]
