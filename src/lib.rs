@@ -12,6 +12,7 @@ pub mod config;
 pub mod deploy;
 pub mod mgmt;
 pub mod model;
+pub mod router;
 pub mod runtime;
 pub mod server;
 pub mod xpath;

@@ -124,6 +124,7 @@ struct PackageEntry {
     state: PackageState,
     errors: Vec<String>,
     processes: Vec<DeployedProcess>,
+    wsdl: Option<Arc<WsdlSet>>,
 }
 
 impl PackageEntry {
@@ -152,10 +153,31 @@ struct Inner {
     endpoints: HashMap<String, Vec<Arc<Endpoint>>>,
 }
 
+/// Told about activations and removals, so the runtime can load and drop process versions
+/// (the registry must not depend on the runtime; the runtime registers itself here).
+pub trait DeployListener: Send + Sync {
+    /// Package `package` was (re)deployed with these process versions.
+    fn activated(&self, package: &str, processes: &[ActivatedProcess], wsdl: &Arc<WsdlSet>);
+    /// Package `package` was undeployed or replaced (called before `activated` on a redeploy).
+    fn removed(&self, package: &str);
+}
+
+/// A process version handed to a [`DeployListener`].
+#[derive(Debug, Clone)]
+pub struct ActivatedProcess {
+    /// The compiled process and its deployment.
+    pub built: BuiltProcess,
+    /// Its version.
+    pub version: u64,
+    /// Its state.
+    pub state: ProcessState,
+}
+
 /// Deployed packages and active endpoints. Cheap to read from request handlers.
 pub struct Registry {
     inner: RwLock<Inner>,
     versions: Box<dyn VersionSource>,
+    listener: std::sync::OnceLock<Arc<dyn DeployListener>>,
 }
 
 impl std::fmt::Debug for Registry {
@@ -176,6 +198,7 @@ impl Registry {
         Registry {
             inner: RwLock::new(Inner::default()),
             versions,
+            listener: std::sync::OnceLock::new(),
         }
     }
 
@@ -187,6 +210,11 @@ impl Registry {
 
     fn write(&self) -> RwLockWriteGuard<'_, Inner> {
         self.inner.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Registers the runtime's listener (once).
+    pub fn set_listener(&self, listener: Arc<dyn DeployListener>) {
+        let _ = self.listener.set(listener);
     }
 
     /// Records the outcome of building package `name` (replacing an earlier deployment of
@@ -217,7 +245,24 @@ impl Registry {
             }
         };
         let info = entry.info(name);
+        let activated: Vec<ActivatedProcess> = entry
+            .processes
+            .iter()
+            .map(|p| ActivatedProcess {
+                built: p.built.clone(),
+                version: p.version,
+                state: p.state,
+            })
+            .collect();
+        let wsdl = entry.wsdl.clone();
         inner.packages.insert(name.to_string(), entry);
+        drop(inner);
+        if let Some(l) = self.listener.get() {
+            l.removed(name);
+            if let Some(wsdl) = wsdl {
+                l.activated(name, &activated, &wsdl);
+            }
+        }
         info
     }
 
@@ -260,6 +305,7 @@ impl Registry {
             state: PackageState::Deployed,
             errors: Vec::new(),
             processes,
+            wsdl: Some(pkg.wsdl.clone()),
         }
     }
 
@@ -267,7 +313,12 @@ impl Registry {
     pub fn undeploy(&self, name: &str) -> bool {
         let mut inner = self.write();
         inner.remove_endpoints(name);
-        inner.packages.remove(name).is_some()
+        let known = inner.packages.remove(name).is_some();
+        drop(inner);
+        if let Some(l) = self.listener.get() {
+            l.removed(name);
+        }
+        known
     }
 
     /// One package.
@@ -316,6 +367,7 @@ fn failed(errors: Vec<String>) -> PackageEntry {
         state: PackageState::Failed,
         errors,
         processes: Vec::new(),
+        wsdl: None,
     }
 }
 

@@ -1,6 +1,16 @@
 //! Process execution: instances as data, one deterministic step per event (DESIGN decision 1).
+//!
+//! `state` is the instance value, `exec` the step function, `data` the expression and variable
+//! layer, `links` join conditions and dead-path elimination, `process` the deployed process.
 
 pub mod data;
+pub mod exec;
 pub mod fault;
+pub mod links;
+pub mod process;
+pub mod state;
 
+pub use exec::{Effects, Input, InvokeOut, InvokeResult, ReplyBody, ReplyOut, new_instance, step};
 pub use fault::{Fault, FaultData};
+pub use process::{PackageStylesheets, ProcessCtx};
+pub use state::{Instance, Status};
