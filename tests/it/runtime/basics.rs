@@ -1,0 +1,81 @@
+//! Basic activities: receive, reply, assign, sequence, if, while, empty, throw.
+
+use super::kit::{deploy, process, req};
+use super::{fault, output};
+
+const RECEIVE: &str = r#"<receive partnerLink="client" operation="run" variable="req" createInstance="yes"/>"#;
+const REPLY: &str = r#"<reply partnerLink="client" operation="run" variable="resp"/>"#;
+
+fn echo_body(middle: &str) -> String {
+    format!("<sequence>{RECEIVE}{middle}{REPLY}</sequence>")
+}
+
+#[tokio::test]
+async fn receive_assign_reply() {
+    let (e, _d) = deploy(&process(
+        "",
+        &echo_body(
+            r#"<assign><copy><from>concat('hello ', $req.in)</from><to variable="resp" part="out"/></copy></assign>"#,
+        ),
+    ));
+    let out = output(e.call("TestService", "run", &req("bob", "k")).await);
+    assert_eq!(out, "<message><out>hello bob</out></message>");
+}
+
+#[tokio::test]
+async fn if_elseif_else_picks_the_first_true_branch() {
+    let body = echo_body(
+        r#"<if><condition>$req.in = 'a'</condition>
+             <assign><copy><from>'A'</from><to variable="resp" part="out"/></copy></assign>
+           <elseif><condition>$req.in = 'b'</condition>
+             <assign><copy><from>'B'</from><to variable="resp" part="out"/></copy></assign></elseif>
+           <else><assign><copy><from>'other'</from><to variable="resp" part="out"/></copy></assign></else>
+           </if>"#,
+    );
+    let (e, _d) = deploy(&process("", &body));
+    for (input, want) in [("a", "A"), ("b", "B"), ("z", "other")] {
+        let out = output(e.call("TestService", "run", &req(input, "k")).await);
+        assert_eq!(out, format!("<message><out>{want}</out></message>"));
+    }
+}
+
+#[tokio::test]
+async fn while_loop_counts() {
+    let body = echo_body(
+        r#"<assign><copy><from>0</from><to variable="n"/></copy></assign>
+           <while><condition>$n &lt; number($req.in)</condition>
+             <assign><copy><from>$n + 1</from><to variable="n"/></copy></assign>
+           </while>
+           <assign><copy><from>string($n)</from><to variable="resp" part="out"/></copy></assign>"#,
+    );
+    let (e, _d) = deploy(&process(r#"<variable name="n" type="xsd:int"/>"#, &body));
+    let out = output(e.call("TestService", "run", &req("5", "k")).await);
+    assert_eq!(out, "<message><out>5</out></message>");
+}
+
+#[tokio::test]
+async fn uncaught_throw_faults_the_reply() {
+    let body = format!(
+        "<sequence>{RECEIVE}<throw faultName=\"t:boom\"/>{REPLY}</sequence>"
+    );
+    let (e, _d) = deploy(&process("", &body));
+    let f = fault(e.call("TestService", "run", &req("x", "k")).await);
+    assert_eq!(f.to_string(), "{urn:t}boom");
+}
+
+#[tokio::test]
+async fn catch_handles_a_thrown_fault() {
+    let body = echo_body(
+        r#"<scope>
+             <faultHandlers>
+               <catch faultName="t:boom">
+                 <assign><copy><from>'caught'</from><to variable="resp" part="out"/></copy></assign>
+               </catch>
+             </faultHandlers>
+             <throw faultName="t:boom"/>
+           </scope>"#,
+    );
+    let (e, _d) = deploy(&process("", &body));
+    let out = output(e.call("TestService", "run", &req("x", "k")).await);
+    assert_eq!(out, "<message><out>caught</out></message>");
+}
