@@ -4,6 +4,7 @@
 //! same code reads a package directory, an in-memory test fixture or a zip.
 
 pub mod error;
+pub mod soap;
 pub mod wsdl;
 pub mod xml;
 pub mod xsd;
