@@ -15,5 +15,6 @@ pub mod model;
 pub mod router;
 pub mod runtime;
 pub mod server;
+pub mod services;
 pub mod xpath;
 pub mod xslt;

@@ -38,6 +38,7 @@ const DRAINING: u8 = 2;
 struct App {
     health: AtomicU8,
     registry: Arc<Registry>,
+    services: crate::services::Services,
     management: Management,
     bind_addr: SocketAddr,
 }
@@ -68,6 +69,14 @@ pub async fn start(config: Config, compiler: Arc<dyn PackageCompiler>) -> Result
         .local_addr()
         .map_err(bpelgate_transports::Error::Io)?;
     let registry = Arc::new(Registry::default());
+    let router = crate::router::Router::new(
+        &registry,
+        crate::router::RouterConfig {
+            deploy_dir: config.server.deploy_dir.clone(),
+            ..crate::router::RouterConfig::default()
+        },
+    );
+    let services = crate::services::Services::new(router, config.limits.xml());
     let deployer = Arc::new(Deployer::new(
         registry.clone(),
         compiler,
@@ -80,6 +89,7 @@ pub async fn start(config: Config, compiler: Arc<dyn PackageCompiler>) -> Result
     let app = Arc::new(App {
         health: AtomicU8::new(STARTING),
         registry,
+        services,
         management: Management {
             token: config.management.token.clone(),
             deployer: deployer.clone(),
@@ -187,7 +197,13 @@ impl Handler for App {
             return self.management.handle(&req, rest).await;
         }
         if let Some(name) = path.strip_prefix("/services/") {
-            return self.service(&req, name.trim_end_matches('/'));
+            let name = name.trim_end_matches('/');
+            if req.method == Method::POST
+                && let Some(ep) = self.registry.endpoint(name)
+            {
+                return self.services.invoke(&req, &ep).await;
+            }
+            return self.service(&req, name);
         }
         HttpResponse::text(StatusCode::NOT_FOUND, "not found\n")
     }
@@ -223,11 +239,6 @@ impl App {
                     publish_wsdl(defs, &ep.service, &address),
                 )
             }
-            (&Method::POST, Some(_)) => soap_fault(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "soapenv:Server",
-                "process execution is not available yet",
-            ),
             (&Method::POST, None) => soap_fault(
                 StatusCode::NOT_FOUND,
                 "soapenv:Client",

@@ -3,7 +3,8 @@
 use super::kit::{deploy, process, req};
 use super::{fault, output};
 
-const RECEIVE: &str = r#"<receive partnerLink="client" operation="run" variable="req" createInstance="yes"/>"#;
+const RECEIVE: &str =
+    r#"<receive partnerLink="client" operation="run" variable="req" createInstance="yes"/>"#;
 const REPLY: &str = r#"<reply partnerLink="client" operation="run" variable="resp"/>"#;
 
 fn echo_body(middle: &str) -> String {
@@ -55,9 +56,7 @@ async fn while_loop_counts() {
 
 #[tokio::test]
 async fn uncaught_throw_faults_the_reply() {
-    let body = format!(
-        "<sequence>{RECEIVE}<throw faultName=\"t:boom\"/>{REPLY}</sequence>"
-    );
+    let body = format!("<sequence>{RECEIVE}<throw faultName=\"t:boom\"/>{REPLY}</sequence>");
     let (e, _d) = deploy(&process("", &body));
     let f = fault(e.call("TestService", "run", &req("x", "k")).await);
     assert_eq!(f.to_string(), "{urn:t}boom");

@@ -27,7 +27,14 @@ impl Engine {
         let message = parse_str(message, &Limits::default()).expect("test message parses");
         let one_way = false;
         self.router
-            .deliver(&ep.process, ep.version, &ep.partner_link, operation, message, one_way)
+            .deliver(
+                &ep.process,
+                ep.version,
+                &ep.partner_link,
+                operation,
+                message,
+                one_way,
+            )
             .await
     }
 
@@ -36,7 +43,14 @@ impl Engine {
         let ep = self.registry.endpoint(service).expect("service");
         let message = parse_str(message, &Limits::default()).expect("test message parses");
         self.router
-            .deliver(&ep.process, ep.version, &ep.partner_link, operation, message, true)
+            .deliver(
+                &ep.process,
+                ep.version,
+                &ep.partner_link,
+                operation,
+                message,
+                true,
+            )
             .await
     }
 }
