@@ -71,7 +71,7 @@ impl Test<'_> {
     }
 }
 
-fn kind_matches(k: &KindTest, d: &NodeData<'_>) -> bool {
+pub(super) fn kind_matches(k: &KindTest, d: &NodeData<'_>) -> bool {
     match k {
         KindTest::AnyNode => true,
         KindTest::Text => matches!(d, NodeData::Text(_)),

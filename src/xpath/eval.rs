@@ -1,7 +1,10 @@
-//! The XPath 1.0 evaluator over `bpelgate_wsdl::xml` trees.
+//! The XPath 1.0 evaluator over `bpelgate_wsdl::xml` trees, and the entry points that
+//! evaluate a [`Compiled`] expression of either language.
 //!
-//! Variables and non-core functions come from a [`Resolver`] the runtime implements, so the
-//! layer knows nothing of BPEL instances. Evaluation is pure: no I/O, no clock.
+//! Variables, non-core functions and the clock come from a [`Resolver`] the runtime
+//! implements, so the layer knows nothing of BPEL instances. Evaluation does no I/O.
+
+use std::time::SystemTime;
 
 use bpelgate_wsdl::xml::QName;
 
@@ -10,7 +13,12 @@ use super::axes;
 use super::compile::Compiled;
 use super::error::{ErrorKind, XPathError};
 use super::fns_core;
+use super::eval2::eval_expr2;
 use super::value::{NodeRef, Value, sort_nodes, string_to_number};
+use super::xdm::{
+    Atomic, Item, Sequence, effective_boolean, sequence_to_value, type_mismatch,
+    value_to_sequence,
+};
 
 /// What an expression can see beyond its own text: variables and extension functions.
 ///
@@ -30,6 +38,46 @@ pub trait Resolver<'a> {
     ) -> Option<Result<Value<'a>, XPathError>> {
         let _ = (name, args);
         None
+    }
+
+    /// The value of a variable for XPath 2.0. The default converts [`Resolver::variable`]:
+    /// a node-set becomes its nodes, a string `xs:untypedAtomic` (so it casts like the text
+    /// of a node), a number `xs:double`, a boolean `xs:boolean`. Override to hand out typed
+    /// atomic values.
+    fn variable_seq(&self, name: &QName, part: Option<&str>) -> Result<Sequence<'a>, XPathError> {
+        self.variable(name, part).map(value_to_sequence)
+    }
+
+    /// Calls an extension function from XPath 2.0. The default converts each argument with
+    /// [`sequence_to_value`], calls [`Resolver::function`] and converts the result as
+    /// [`Resolver::variable_seq`] does, so one implementation serves both languages.
+    fn function_seq(
+        &self,
+        name: &QName,
+        args: Vec<Sequence<'a>>,
+    ) -> Option<Result<Sequence<'a>, XPathError>> {
+        let mut values = Vec::with_capacity(args.len());
+        for a in args {
+            match sequence_to_value(a) {
+                Ok(v) => values.push(v),
+                Err(e) => return Some(Err(e)),
+            }
+        }
+        self.function(name, values)
+            .map(|r| r.map(value_to_sequence))
+    }
+
+    /// The current instant for `fn:current-dateTime()` and friends, read once per
+    /// evaluation. The default reads the system clock; the engine overrides it to give
+    /// every expression of a step the same "now" (and tests a fixed one).
+    fn now(&self) -> SystemTime {
+        SystemTime::now()
+    }
+
+    /// The implicit timezone, in minutes east of UTC: the timezone of `current-dateTime()`
+    /// and of values without one in comparisons. The default is UTC.
+    fn implicit_timezone(&self) -> i16 {
+        0
     }
 }
 
@@ -99,8 +147,9 @@ impl<'a> Context<'a> {
     }
 }
 
-/// Evaluates a compiled expression. XPath 2.0 expressions are refused with
-/// [`ErrorKind::Unsupported`] for now.
+/// Evaluates a compiled expression of either language: the one entry point for the
+/// engine. An XPath 2.0 result is converted with [`sequence_to_value`]: nodes to a node-set,
+/// one boolean or number to itself, another atomic value to its string.
 pub fn eval<'a>(
     c: &Compiled,
     ctx: &Context<'a>,
@@ -108,10 +157,24 @@ pub fn eval<'a>(
 ) -> Result<Value<'a>, XPathError> {
     match c.lang {
         Language::XPath1 => eval_expr(&c.expr, ctx, r),
-        Language::XPath2 => Err(XPathError::unsupported(
-            0,
-            "XPath 2.0 evaluation is not supported yet",
-        )),
+        Language::XPath2 => sequence_to_value(eval_expr2(&c.expr, ctx, r)?),
+    }
+}
+
+/// Evaluates a compiled expression of either language to an XPath 2.0 sequence, for callers
+/// that want typed atomic values. An XPath 1.0 result converts as one would expect: a
+/// node-set to its nodes, a string to `xs:string`, a number to `xs:double`.
+pub fn eval_sequence<'a>(
+    c: &Compiled,
+    ctx: &Context<'a>,
+    r: &dyn Resolver<'a>,
+) -> Result<Sequence<'a>, XPathError> {
+    match c.lang {
+        Language::XPath1 => Ok(match eval_expr(&c.expr, ctx, r)? {
+            Value::String(s) => vec![Item::Atomic(Atomic::String(s))],
+            v => value_to_sequence(v),
+        }),
+        Language::XPath2 => eval_expr2(&c.expr, ctx, r),
     }
 }
 
@@ -124,31 +187,54 @@ pub fn eval_expr<'a>(
     Evaluator { resolver: r }.expr(e, ctx)
 }
 
-/// Evaluates and converts with `boolean()` (BPEL conditions).
+/// Evaluates and converts with `boolean()` (BPEL conditions); XPath 2.0 takes the
+/// effective boolean value, which is an error for e.g. a sequence of two strings.
 pub fn eval_boolean<'a>(
     c: &Compiled,
     ctx: &Context<'a>,
     r: &dyn Resolver<'a>,
 ) -> Result<bool, XPathError> {
-    eval(c, ctx, r).map(|v| v.to_boolean())
+    match c.lang {
+        Language::XPath1 => eval(c, ctx, r).map(|v| v.to_boolean()),
+        Language::XPath2 => effective_boolean(&eval_expr2(&c.expr, ctx, r)?),
+    }
 }
 
-/// Evaluates and converts with `number()` (counters, `for` durations as numbers).
+/// Evaluates and converts with `number()` (counters, `for` durations as numbers); in
+/// XPath 2.0 an empty result is NaN and more than one item a type error.
 pub fn eval_number<'a>(
     c: &Compiled,
     ctx: &Context<'a>,
     r: &dyn Resolver<'a>,
 ) -> Result<f64, XPathError> {
-    eval(c, ctx, r).map(|v| v.to_number())
+    match c.lang {
+        Language::XPath1 => eval(c, ctx, r).map(|v| v.to_number()),
+        Language::XPath2 => match eval_expr2(&c.expr, ctx, r)?.as_slice() {
+            [] => Ok(f64::NAN),
+            [i] => Ok(i.atomize().to_double()),
+            more => Err(type_mismatch(format!(
+                "a number is needed, and the expression yields {} items",
+                more.len()
+            ))),
+        },
+    }
 }
 
-/// Evaluates and converts with `string()` (deadlines, durations, literals).
+/// Evaluates and converts with `string()` (deadlines, durations, literals); in XPath 2.0 the
+/// string values of several items are joined with spaces.
 pub fn eval_string<'a>(
     c: &Compiled,
     ctx: &Context<'a>,
     r: &dyn Resolver<'a>,
 ) -> Result<String, XPathError> {
-    eval(c, ctx, r).map(Value::into_xpath_string)
+    match c.lang {
+        Language::XPath1 => eval(c, ctx, r).map(Value::into_xpath_string),
+        Language::XPath2 => Ok(eval_expr2(&c.expr, ctx, r)?
+            .iter()
+            .map(Item::string_value)
+            .collect::<Vec<_>>()
+            .join(" ")),
+    }
 }
 
 /// Evaluates an expression that must select nodes (assign `<from>`/`<to>` queries), in
@@ -158,6 +244,23 @@ pub fn eval_nodes<'a>(
     ctx: &Context<'a>,
     r: &dyn Resolver<'a>,
 ) -> Result<Vec<NodeRef<'a>>, XPathError> {
+    if c.lang == Language::XPath2 {
+        let seq = eval_expr2(&c.expr, ctx, r)?;
+        let mut nodes = Vec::with_capacity(seq.len());
+        for item in seq {
+            match item {
+                Item::Node(n) => nodes.push(n),
+                Item::Atomic(a) => {
+                    return Err(XPathError::type_error(
+                        0,
+                        format!("the expression yields a {}, not nodes", a.type_name()),
+                    ));
+                }
+            }
+        }
+        sort_nodes(&mut nodes);
+        return Ok(nodes);
+    }
     match eval(c, ctx, r)? {
         Value::Nodes(n) => Ok(n),
         v => Err(XPathError::type_error(
