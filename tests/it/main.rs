@@ -3,4 +3,5 @@
 mod config;
 mod deploy;
 mod mgmt;
+mod samples;
 mod support;
