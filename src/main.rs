@@ -52,9 +52,13 @@ enum Command {
     Check {
         /// The package directory.
         pkg_dir: PathBuf,
-        /// Configuration file (for conf:/ EPR references and limits).
+        /// Configuration file (for conf:/ EPR references, limits and compiler options).
         #[arg(long)]
         config: Option<PathBuf>,
+        /// Report XPath syntax errors and undeclared prefixes in expressions as errors, not
+        /// warnings (like `[compiler] strict-expressions = true`).
+        #[arg(long)]
+        strict: bool,
     },
 }
 
@@ -79,7 +83,11 @@ fn main() -> ExitCode {
                 database_url,
             },
         ),
-        Command::Check { pkg_dir, config } => check(&pkg_dir, config.as_deref()),
+        Command::Check {
+            pkg_dir,
+            config,
+            strict,
+        } => check(&pkg_dir, config.as_deref(), strict),
     };
     match result {
         Ok(code) => code,
@@ -114,15 +122,13 @@ fn serve(file: Option<&Path>, overrides: &Overrides) -> anyhow::Result<ExitCode>
     Ok(ExitCode::SUCCESS)
 }
 
-fn check(dir: &Path, file: Option<&Path>) -> anyhow::Result<ExitCode> {
+fn check(dir: &Path, file: Option<&Path>, strict: bool) -> anyhow::Result<ExitCode> {
     if !dir.is_dir() {
         anyhow::bail!("{} is not a directory", dir.display());
     }
     let config = load_config(file, &Overrides::default())?;
-    let ctx = BuildContext {
-        conf_dir: config.server.conf_dir.clone(),
-        limits: config.limits.xml(),
-    };
+    let mut ctx = BuildContext::from_config(&config);
+    ctx.compiler.strict_expressions |= strict;
     let result = build(dir, &BpelCompiler, &ctx, DescriptorMode::IfPresent);
     for d in &result.diagnostics {
         println!("{d}");

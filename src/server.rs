@@ -81,10 +81,7 @@ pub async fn start(config: Config, compiler: Arc<dyn PackageCompiler>) -> Result
         registry.clone(),
         compiler,
         config.server.deploy_dir.clone(),
-        BuildContext {
-            conf_dir: config.server.conf_dir.clone(),
-            limits: config.limits.xml(),
-        },
+        BuildContext::from_config(&config),
     ));
     let app = Arc::new(App {
         health: AtomicU8::new(STARTING),
@@ -106,6 +103,7 @@ pub async fn start(config: Config, compiler: Arc<dyn PackageCompiler>) -> Result
     let serve = tokio::spawn(http::serve(listener, app.clone(), opts, async move {
         let _ = rx.wait_for(|stop| *stop).await;
     }));
+    crate::deploy::samples::prepare(&config.server);
     info!(%addr, deploy_dir = %config.server.deploy_dir.display(), "Listening; deploying packages.");
     let d = deployer.clone();
     let report = tokio::task::spawn_blocking(move || d.scan())

@@ -9,6 +9,7 @@ use bpelgate_wsdl::wsdl::{Operation, PartKind, WsdlSet};
 use bpelgate_wsdl::{Pos, QName};
 
 use super::ast;
+use super::check;
 use super::diag::Diagnostic;
 use crate::model::{
     self, ActivityId, ActivityKind, ActivityNode, CorrelationRef, CorrelationSetId, Dialect,
@@ -1355,21 +1356,31 @@ impl<'a> Lowerer<'a> {
             ExprKind::Expression => self.p.expression_language.clone(),
             ExprKind::Query => self.p.query_language.clone(),
         });
-        // Compile once here so the runtime never parses; the checker has already reported
-        // every compile error, so a failure here only comes from lowering an unchecked AST.
+        // Compile once here so the runtime never parses. The checker has already reported
+        // every compile error: the deferrable ones (syntax, undeclared prefix) as warnings when
+        // expressions are not strict, so here they only mark the expression to fault at run
+        // time; any other failure comes from lowering an unchecked AST.
+        let mut error = None;
         let compiled = match Language::from_uri(&language) {
             Some(lang) => match xpath::compile(&e.text, lang, &e.ns) {
                 Ok(c) => Some(c),
                 Err(errors) => {
-                    for err in errors {
-                        let text = &e.text;
-                        self.diags.push(Diagnostic::error(
-                            "XPATH",
-                            self.file,
-                            e.pos,
-                            format!("expression \"{text}\": {err}"),
-                        ));
+                    let text = &e.text;
+                    for err in &errors {
+                        if !check::is_deferrable(err.kind) {
+                            self.diags.push(Diagnostic::error(
+                                "XPATH",
+                                self.file,
+                                e.pos,
+                                format!("expression \"{text}\": {err}"),
+                            ));
+                        }
                     }
+                    let reasons: Vec<String> = errors.iter().map(ToString::to_string).collect();
+                    error = Some(format!(
+                        "expression \"{text}\" does not compile: {}",
+                        reasons.join("; ")
+                    ));
                     None
                 }
             },
@@ -1383,6 +1394,7 @@ impl<'a> Lowerer<'a> {
             pos: e.pos,
             kind,
             compiled,
+            error,
         });
         id
     }

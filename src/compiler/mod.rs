@@ -39,13 +39,33 @@ impl PackageOutput {
     }
 }
 
+/// How strictly the compiler judges constructs that Apache ODE accepts (`[compiler]` in the
+/// configuration). The default deploys what ODE deploys.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Options {
+    /// Report XPath syntax errors and undeclared namespace prefixes in expressions as errors.
+    /// Off (the default), they are warnings and the expression faults with
+    /// `bpel:subLanguageExecutionFault` when evaluated (docs/decisions/003-expression-errors.md).
+    pub strict_expressions: bool,
+}
+
 /// Compiles every `.bpel` file under `dir` against every WSDL/XSD of the package.
 pub fn compile_package(dir: &Path) -> PackageOutput {
-    compile_with_loader(&DirLoader::new(dir))
+    compile_package_with(dir, &Options::default())
+}
+
+/// [`compile_package`] with explicit [`Options`].
+pub fn compile_package_with(dir: &Path, options: &Options) -> PackageOutput {
+    compile_loader_with(&DirLoader::new(dir), options)
 }
 
 /// Compiles every `.bpel` file the loader lists (see [`compile_package`]).
 pub fn compile_with_loader(loader: &dyn Loader) -> PackageOutput {
+    compile_loader_with(loader, &Options::default())
+}
+
+/// [`compile_with_loader`] with explicit [`Options`].
+pub fn compile_loader_with(loader: &dyn Loader, options: &Options) -> PackageOutput {
     let (wsdl, errors) = WsdlSet::load_package(loader);
     let mut diagnostics: Vec<Diagnostic> = errors.iter().map(wsdl_error).collect();
     diagnostics.extend(
@@ -60,7 +80,7 @@ pub fn compile_with_loader(loader: &dyn Loader) -> PackageOutput {
         .collect();
     let mut processes = Vec::new();
     for file in &bpel_files {
-        let (process, diags) = compile_process(loader, file, &wsdl);
+        let (process, diags) = compile_process_with(loader, file, &wsdl, options);
         diagnostics.extend(diags);
         processes.extend(process);
     }
@@ -80,6 +100,16 @@ pub fn compile_process(
     loader: &dyn Loader,
     file: &str,
     wsdl: &WsdlSet,
+) -> (Option<Process>, Vec<Diagnostic>) {
+    compile_process_with(loader, file, wsdl, &Options::default())
+}
+
+/// [`compile_process`] with explicit [`Options`].
+pub fn compile_process_with(
+    loader: &dyn Loader,
+    file: &str,
+    wsdl: &WsdlSet,
+    options: &Options,
 ) -> (Option<Process>, Vec<Diagnostic>) {
     let bytes = match loader.load(file) {
         Ok(b) => b,
@@ -115,7 +145,13 @@ pub fn compile_process(
         }
         return (None, diags);
     };
-    diags.extend(check::check_package(file, &ast, wsdl, &loader.list()));
+    diags.extend(check::check_package_with(
+        file,
+        &ast,
+        wsdl,
+        &loader.list(),
+        options,
+    ));
     if diags.iter().any(|d| d.severity == Severity::Error) {
         return (None, diags);
     }

@@ -7,8 +7,8 @@ use toml::{Table, Value};
 
 use super::validate::validate;
 use super::{
-    Config, DatabaseSection, Error, EventsSection, HttpClientSection, LimitsSection,
-    ManagementSection, ServerSection,
+    CompilerSection, Config, DatabaseSection, Error, EventsSection, HttpClientSection,
+    LimitsSection, ManagementSection, ServerSection,
 };
 
 /// Prefix of configuration environment variables: `BPELGATE__SERVER__HTTP_PORT=9000`.
@@ -21,6 +21,7 @@ const SECTIONS: &[&str] = &[
     "http-client",
     "limits",
     "events",
+    "compiler",
 ];
 
 /// Values given on the command line; `None` leaves the lower layers alone.
@@ -173,6 +174,7 @@ fn key_accepts(section: &str, key: &str, value: &Value) -> bool {
         "http-client" => one.try_into::<HttpClientSection>().is_ok(),
         "limits" => one.try_into::<LimitsSection>().is_ok(),
         "events" => one.try_into::<EventsSection>().is_ok(),
+        "compiler" => one.try_into::<CompilerSection>().is_ok(),
         _ => false,
     }
 }
@@ -211,6 +213,11 @@ fn apply_overrides(table: &mut Table, o: &Overrides) {
 }
 
 fn build(table: Table, problems: &mut Vec<String>) -> Config {
+    // An unset or empty deploy-dir follows the data dir, wherever that was set.
+    let deploy_dir_set = table
+        .get("server")
+        .and_then(|s| s.get("deploy-dir"))
+        .is_some_and(|d| d.as_str() != Some(""));
     let mut config = Config::default();
     for (name, value) in table {
         match name.as_str() {
@@ -220,11 +227,15 @@ fn build(table: Table, problems: &mut Vec<String>) -> Config {
             "http-client" => config.http_client = section(&name, value, problems),
             "limits" => config.limits = section(&name, value, problems),
             "events" => config.events = section(&name, value, problems),
+            "compiler" => config.compiler = section(&name, value, problems),
             other => problems.push(format!(
                 "unknown section [{other}]; expected one of {}",
                 SECTIONS.join(", ")
             )),
         }
+    }
+    if !deploy_dir_set {
+        config.server.deploy_dir = config.server.default_deploy_dir();
     }
     config
 }

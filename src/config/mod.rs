@@ -31,6 +31,8 @@ pub struct Config {
     pub limits: LimitsSection,
     /// Execution events.
     pub events: EventsSection,
+    /// The BPEL compiler.
+    pub compiler: CompilerSection,
 }
 
 /// `[server]`.
@@ -43,7 +45,8 @@ pub struct ServerSection {
     pub bind: IpAddr,
     /// Added to every port, like Carbon's `<Offset>`.
     pub port_offset: u16,
-    /// Hot deployment directory; every sub-directory is a package.
+    /// Hot deployment directory; every sub-directory is a package. Left unset or empty, it is
+    /// `<data-dir>/deploy` (resolved by [`load`]) and the sample packages are copied into it.
     pub deploy_dir: PathBuf,
     /// Directory for the embedded database and other state.
     pub data_dir: PathBuf,
@@ -53,6 +56,8 @@ pub struct ServerSection {
     pub scan_interval_ms: u64,
     /// How long an inbound request waits for a two-way process reply, in milliseconds.
     pub mex_timeout_ms: u64,
+    /// Sample packages copied into the default deploy dir at start (skipped when missing).
+    pub samples_dir: PathBuf,
 }
 
 impl Default for ServerSection {
@@ -61,11 +66,12 @@ impl Default for ServerSection {
             http_port: 9763,
             bind: IpAddr::from([127, 0, 0, 1]),
             port_offset: 0,
-            deploy_dir: PathBuf::from("examples"),
+            deploy_dir: PathBuf::from("data").join(DEFAULT_DEPLOY_SUBDIR),
             data_dir: PathBuf::from("data"),
             conf_dir: PathBuf::from("conf"),
             scan_interval_ms: 1000,
             mex_timeout_ms: 120_000,
+            samples_dir: PathBuf::from("examples"),
         }
     }
 }
@@ -78,7 +84,20 @@ impl ServerSection {
         }
         self.http_port.checked_add(self.port_offset)
     }
+
+    /// The default deploy dir for this data dir: `<data-dir>/deploy`.
+    pub fn default_deploy_dir(&self) -> PathBuf {
+        self.data_dir.join(DEFAULT_DEPLOY_SUBDIR)
+    }
+
+    /// Whether the deploy dir is the default one (where the sample packages are copied).
+    pub fn deploy_dir_is_default(&self) -> bool {
+        self.deploy_dir == self.default_deploy_dir()
+    }
 }
+
+/// The deploy dir's name under the data dir when `deploy-dir` is not set.
+pub const DEFAULT_DEPLOY_SUBDIR: &str = "deploy";
 
 /// `[management]`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -174,4 +193,14 @@ pub enum GenerateEvents {
 pub struct EventsSection {
     /// Events generated when deploy.xml says nothing: `none`, `ode` or `all`.
     pub generate_default: GenerateEvents,
+}
+
+/// `[compiler]`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+pub struct CompilerSection {
+    /// Reject processes whose expressions have XPath syntax errors or undeclared namespace
+    /// prefixes. Off by default: like Apache ODE, such a process deploys with a warning and the
+    /// expression faults (`bpel:subLanguageExecutionFault`) when it is evaluated.
+    pub strict_expressions: bool,
 }

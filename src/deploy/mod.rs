@@ -6,6 +6,7 @@ pub mod descriptor;
 pub mod epr;
 pub mod package;
 pub mod registry;
+pub mod samples;
 pub mod watcher;
 
 pub use package::{
@@ -15,6 +16,7 @@ pub use registry::{
     Endpoint, MemoryVersions, PackageInfo, PackageState, ProcessInfo, ProcessListing, ProcessState,
     Registry, VersionSource,
 };
+pub use samples::seed_samples;
 pub use watcher::{Deployer, ScanReport, valid_package_name};
 
 /// Deployment failures that are not package diagnostics.
@@ -27,6 +29,14 @@ pub enum Error {
     #[error("cannot remove {path}: {source}")]
     Remove {
         /// The directory.
+        path: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// A file or directory could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or directory.
         path: String,
         /// The OS error.
         source: std::io::Error,

@@ -11,6 +11,7 @@ use bpelgate_wsdl::wsdl::WsdlSet;
 use bpelgate_wsdl::xml::{Limits, QName};
 
 use crate::compiler::{self, Diagnostic, PackageOutput, Severity};
+use crate::config::Config;
 use crate::model::{PartnerLink, Process};
 
 use super::codes;
@@ -22,8 +23,15 @@ pub const DEPLOY_XML: &str = "deploy.xml";
 
 /// Compiles a package directory. The real implementation is [`BpelCompiler`]; tests use fakes.
 pub trait PackageCompiler: Send + Sync + 'static {
-    /// Compiles every BPEL process of `dir`.
+    /// Compiles every BPEL process of `dir` with the default options.
     fn compile(&self, dir: &Path) -> PackageOutput;
+
+    /// Compiles every BPEL process of `dir` with `options`; compilers that have no options
+    /// ignore them.
+    fn compile_with(&self, dir: &Path, options: &compiler::Options) -> PackageOutput {
+        let _ = options;
+        self.compile(dir)
+    }
 }
 
 /// The BPEL compiler of this crate.
@@ -34,6 +42,10 @@ impl PackageCompiler for BpelCompiler {
     fn compile(&self, dir: &Path) -> PackageOutput {
         compiler::compile_package(dir)
     }
+
+    fn compile_with(&self, dir: &Path, options: &compiler::Options) -> PackageOutput {
+        compiler::compile_package_with(dir, options)
+    }
 }
 
 /// What building needs from the server configuration.
@@ -43,6 +55,21 @@ pub struct BuildContext {
     pub conf_dir: std::path::PathBuf,
     /// XML limits for deploy.xml and EPR files.
     pub limits: Limits,
+    /// Compiler options (`[compiler]`).
+    pub compiler: compiler::Options,
+}
+
+impl BuildContext {
+    /// The context the server configuration implies.
+    pub fn from_config(config: &Config) -> Self {
+        BuildContext {
+            conf_dir: config.server.conf_dir.clone(),
+            limits: config.limits.xml(),
+            compiler: compiler::Options {
+                strict_expressions: config.compiler.strict_expressions,
+            },
+        }
+    }
 }
 
 /// Whether deploy.xml must be present.
@@ -165,7 +192,7 @@ pub fn build(
             None
         }
     };
-    let output = compile_guarded(compiler, dir);
+    let output = compile_guarded(compiler, dir, &ctx.compiler);
     let compile_failed = output.has_errors();
     diagnostics.extend(output.diagnostics);
     let has_errors = |d: &[Diagnostic]| d.iter().any(|d| d.severity == Severity::Error);
@@ -207,8 +234,12 @@ pub fn build(
 }
 
 /// A panicking compiler must not take the server down: the package fails instead.
-fn compile_guarded(compiler: &dyn PackageCompiler, dir: &Path) -> PackageOutput {
-    match catch_unwind(AssertUnwindSafe(|| compiler.compile(dir))) {
+fn compile_guarded(
+    compiler: &dyn PackageCompiler,
+    dir: &Path,
+    options: &compiler::Options,
+) -> PackageOutput {
+    match catch_unwind(AssertUnwindSafe(|| compiler.compile_with(dir, options))) {
         Ok(out) => out,
         Err(panic) => {
             let why = panic

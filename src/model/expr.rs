@@ -23,6 +23,11 @@ pub enum ExprKind {
 /// XPath expressions carry their compiled tree (`compiled`), prefixes resolved, so the runtime
 /// evaluates them without parsing; `text`, `language` and `ns` stay for diagnostics and for
 /// languages evaluated from source (XQuery).
+///
+/// An XPath expression that does not compile but was deployed anyway (a syntax error or an
+/// undeclared prefix, tolerated like Apache ODE does unless `strict-expressions` is set) has
+/// `compiled: None` and `error: Some(reason)`: evaluating it must raise
+/// `bpel:subLanguageExecutionFault` carrying the reason.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ExprDecl {
     /// Its id.
@@ -37,6 +42,19 @@ pub struct ExprDecl {
     pub pos: Pos,
     /// Expression or query.
     pub kind: ExprKind,
-    /// The compiled XPath tree; `None` for languages other than XPath (XQuery).
+    /// The compiled XPath tree; `None` for languages other than XPath (XQuery) and for
+    /// expressions that did not compile (`error`).
     pub compiled: Option<Compiled>,
+    /// Why the expression did not compile, when it was deployed anyway; evaluating it raises
+    /// `bpel:subLanguageExecutionFault` with this message. Absent from older serialized forms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl ExprDecl {
+    /// The reason evaluating this expression must raise `bpel:subLanguageExecutionFault`
+    /// instead of evaluating it, if any.
+    pub fn deferred_error(&self) -> Option<&str> {
+        self.error.as_deref()
+    }
 }

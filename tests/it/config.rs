@@ -67,6 +67,25 @@ fn layers_file_then_env_then_flags() {
 }
 
 #[test]
+fn deploy_dir_follows_the_data_dir_unless_set() {
+    let flags = Overrides {
+        data_dir: Some("/srv/bpel".into()),
+        ..Overrides::default()
+    };
+    let c = load(None, Vec::new(), &flags).unwrap();
+    assert_eq!(c.server.deploy_dir, PathBuf::from("/srv/bpel/deploy"));
+    assert!(c.server.deploy_dir_is_default());
+    // The shipped file leaves deploy-dir empty, which means the same.
+    let c = load(Some(&shipped()), Vec::new(), &flags).unwrap();
+    assert_eq!(c.server.deploy_dir, PathBuf::from("/srv/bpel/deploy"));
+    let c = load_str("[server]\ndeploy-dir = \"pkgs\"\n").unwrap();
+    assert_eq!(c.server.deploy_dir, PathBuf::from("pkgs"));
+    assert!(!c.server.deploy_dir_is_default());
+    let c = load_str("[compiler]\nstrict-expressions = true\n").unwrap();
+    assert!(c.compiler.strict_expressions);
+}
+
+#[test]
 fn every_problem_is_reported_at_once_with_the_file_name() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("bad.toml");

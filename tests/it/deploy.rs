@@ -344,6 +344,7 @@ fn invoke_endpoint_reference_sets_the_partner_address() {
     let ctx = BuildContext {
         conf_dir: conf.path().to_path_buf(),
         limits: Default::default(),
+        compiler: Default::default(),
     };
     // Missing EPR file: a deploy error naming it.
     let r = build(pkg.path(), &FakeCompiler, &ctx, DescriptorMode::Required);
@@ -401,6 +402,7 @@ fn the_helloworld_example_deploys_against_its_wsdl() {
     let ctx = BuildContext {
         conf_dir: pkg.path().to_path_buf(),
         limits: Default::default(),
+        compiler: Default::default(),
     };
     let r = build(pkg.path(), &FakeCompiler, &ctx, DescriptorMode::Required);
     assert!(r.diagnostics.is_empty(), "{:?}", r.diagnostics);

@@ -4,4 +4,5 @@ mod config;
 mod deploy;
 mod mgmt;
 mod runtime;
+mod samples;
 mod support;

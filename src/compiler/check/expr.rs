@@ -10,6 +10,11 @@
 //! function, function in a namespace no library provides, wrong argument count); `BPEL` for
 //! unresolved references (variable, part, style sheet file). Positions are the expression's
 //! element (or attribute); the message gives the offset in the expression text.
+//!
+//! Syntax errors and undeclared prefixes are warnings unless `strict-expressions` is set:
+//! Apache ODE deploys such processes and faults only when the expression is evaluated, and
+//! existing packages rely on it (docs/decisions/003-expression-errors.md). Unknown functions
+//! and wrong argument counts stay errors.
 
 use bpelgate_wsdl::xml::{Pos, QName};
 
@@ -82,6 +87,12 @@ pub(crate) fn check(ctx: &mut Ctx<'_>, env: &Env<'_>, e: &Expr, role: Role<'_>) 
     );
 }
 
+/// Whether a compile error of this kind is tolerated (reported as a warning, the expression
+/// faulting at run time) when expressions are not checked strictly.
+pub(crate) fn is_deferrable(kind: ErrorKind) -> bool {
+    matches!(kind, ErrorKind::Syntax | ErrorKind::UndeclaredPrefix)
+}
+
 fn report_compile_error(ctx: &mut Ctx<'_>, e: &Expr, err: &XPathError) {
     let offset = err.offset;
     let message = &err.message;
@@ -106,6 +117,17 @@ fn report_compile_error(ctx: &mut Ctx<'_>, e: &Expr, err: &XPathError) {
         | ErrorKind::UninitializedVariable
         | ErrorKind::Fault => ("XPATH", "fix the expression"),
     };
+    if is_deferrable(err.kind) && !ctx.options.strict_expressions {
+        ctx.warning(
+            code,
+            e.pos,
+            format!(
+                "expression \"{}\": {message} (at offset {offset}); {hint} (deployed anyway, as Apache ODE does: evaluating it faults with bpel:subLanguageExecutionFault)",
+                shorten(text)
+            ),
+        );
+        return;
+    }
     ctx.error(
         code,
         e.pos,

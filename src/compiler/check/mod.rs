@@ -5,7 +5,9 @@
 //! Codes without an SA number: `BPEL` for unresolved references and structural rules the spec
 //! states without a code (undeclared variable/partnerLink/correlationSet, unknown operation,
 //! missing primary activity, forEach/onEvent child not a scope, undeclared extension
-//! namespace); `XPATH` for expressions (unknown BPEL function, undeclared prefix).
+//! namespace); `XPATH` for expressions (unknown BPEL function, undeclared prefix). XPath
+//! syntax errors and undeclared prefixes are warnings unless [`Options::strict_expressions`]
+//! is set (docs/decisions/003-expression-errors.md).
 //!
 //! Coverage (section numbers are WS-BPEL 2.0 OASIS Standard):
 //!
@@ -63,9 +65,12 @@ mod messaging;
 mod scopes;
 mod structure;
 
+pub(crate) use expr::is_deferrable;
+
 use bpelgate_wsdl::wsdl::WsdlSet;
 use bpelgate_wsdl::xml::Pos;
 
+use super::Options;
 use super::ast;
 use super::ast::Process;
 use super::diag::Diagnostic;
@@ -83,6 +88,8 @@ pub struct Ctx<'a> {
     pub files: Option<&'a [String]>,
     /// Findings so far.
     pub diags: Vec<Diagnostic>,
+    /// How strictly to judge what ODE accepts.
+    pub options: Options,
 }
 
 impl Ctx<'_> {
@@ -111,7 +118,7 @@ impl Ctx<'_> {
 /// Runs every rule family over `process`, without the package file list (style sheet files
 /// named by doXslTransform are not checked).
 pub fn check(file: &str, process: &Process, wsdl: &WsdlSet) -> Vec<Diagnostic> {
-    run(file, process, wsdl, None)
+    run(file, process, wsdl, None, &Options::default())
 }
 
 /// Runs every rule family over `process` of a package holding `files` (package-relative paths).
@@ -121,16 +128,34 @@ pub fn check_package(
     wsdl: &WsdlSet,
     files: &[String],
 ) -> Vec<Diagnostic> {
-    run(file, process, wsdl, Some(files))
+    run(file, process, wsdl, Some(files), &Options::default())
 }
 
-fn run(file: &str, process: &Process, wsdl: &WsdlSet, files: Option<&[String]>) -> Vec<Diagnostic> {
+/// [`check_package`] with explicit [`Options`].
+pub fn check_package_with(
+    file: &str,
+    process: &Process,
+    wsdl: &WsdlSet,
+    files: &[String],
+    options: &Options,
+) -> Vec<Diagnostic> {
+    run(file, process, wsdl, Some(files), options)
+}
+
+fn run(
+    file: &str,
+    process: &Process,
+    wsdl: &WsdlSet,
+    files: Option<&[String]>,
+    options: &Options,
+) -> Vec<Diagnostic> {
     let mut ctx = Ctx {
         file,
         process,
         wsdl,
         files,
         diags: Vec::new(),
+        options: *options,
     };
     imports::check(&mut ctx);
     structure::check_process(&mut ctx);

@@ -3,6 +3,7 @@
 //! pass without errors. Both directories share `data/good/common.wsdl`.
 
 mod corpus;
+mod expr_leniency;
 
 use std::path::{Path, PathBuf};
 
