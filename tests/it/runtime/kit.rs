@@ -120,6 +120,7 @@ pub(crate) fn deploy(bpel: &str) -> (Engine, tempfile::TempDir) {
         &BuildContext {
             conf_dir: dir.path().to_path_buf(),
             limits: Limits::default(),
+            compiler: Default::default(),
         },
         DescriptorMode::Required,
     );

@@ -3,6 +3,7 @@
 
 mod basics;
 mod kit;
+mod roundtrip;
 
 use std::sync::Arc;
 
