@@ -10,6 +10,7 @@
 pub mod compiler;
 pub mod config;
 pub mod deploy;
+pub mod events;
 pub mod mgmt;
 pub mod model;
 pub mod router;
