@@ -53,11 +53,9 @@ impl DefaultEvents {
     }
 }
 
-/// Precomputed per scope declaration.
+/// Names precomputed per scope declaration.
 #[derive(Clone, Debug)]
-struct ScopeEntry {
-    /// Process level plus every enclosing `<scope-events>`.
-    mask: CategorySet,
+struct ScopeNames {
     /// The scope's own name, when it can be targeted.
     name: Option<Arc<str>>,
     /// Its name and its named ancestors', innermost first.
@@ -70,8 +68,12 @@ struct ScopeEntry {
 #[derive(Clone, Debug)]
 pub struct EventFilter {
     process: CategorySet,
-    /// Indexed by `ScopeId::index()`; a scope missing here behaves like the process level.
-    scopes: Vec<ScopeEntry>,
+    /// Process level plus every enclosing `<scope-events>`, indexed by `ScopeId::index()`; a
+    /// scope missing here behaves like the process level. Kept apart from `names` so the hot
+    /// lookup walks a dense byte array.
+    masks: Vec<CategorySet>,
+    /// Parallel to `masks`.
+    names: Vec<ScopeNames>,
     silent: bool,
 }
 
@@ -114,7 +116,8 @@ impl EventFilter {
         }
 
         let mut interned: HashMap<&str, Arc<str>> = HashMap::new();
-        let mut entries = Vec::with_capacity(len);
+        let mut masks = Vec::with_capacity(len);
+        let mut scope_names = Vec::with_capacity(len);
         for start in 0..len {
             let mut mask = process;
             let mut names: Vec<Arc<str>> = Vec::new();
@@ -137,17 +140,18 @@ impl EventFilter {
             let own = table[start]
                 .and_then(|(name, _)| name)
                 .and_then(|_| names.first().cloned());
-            entries.push(ScopeEntry {
-                mask,
+            masks.push(mask);
+            scope_names.push(ScopeNames {
                 name: own,
                 names: names.into(),
             });
         }
 
-        let silent = process.is_empty() && entries.iter().all(|e| e.mask.is_empty());
+        let silent = process.is_empty() && masks.iter().all(|m| m.is_empty());
         EventFilter {
             process,
-            scopes: entries,
+            masks,
+            names: scope_names,
             silent,
         }
     }
@@ -177,7 +181,8 @@ impl EventFilter {
     pub fn uniform(set: CategorySet) -> Self {
         EventFilter {
             process: set,
-            scopes: Vec::new(),
+            masks: Vec::new(),
+            names: Vec::new(),
             silent: set.is_empty(),
         }
     }
@@ -208,9 +213,10 @@ impl EventFilter {
     /// The categories enabled in `scope` (process level when the scope is unknown).
     #[inline]
     pub fn scope_categories(&self, scope: ScopeId) -> CategorySet {
-        self.scopes
+        self.masks
             .get(scope.index())
-            .map_or(self.process, |e| e.mask)
+            .copied()
+            .unwrap_or(self.process)
     }
 
     /// True when no event of any category can pass anywhere: the executor may skip event work
@@ -227,7 +233,7 @@ impl EventFilter {
         scope_instance_id: u64,
         parent_scope_instance_id: Option<u64>,
     ) -> ScopeInfo {
-        let (name, names) = match self.scopes.get(scope.index()) {
+        let (name, names) = match self.names.get(scope.index()) {
             Some(e) => (e.name.clone(), Arc::clone(&e.names)),
             None => (None, Arc::from(Vec::new())),
         };
