@@ -73,6 +73,11 @@ pub async fn start(config: Config, compiler: Arc<dyn PackageCompiler>) -> Result
         &registry,
         crate::router::RouterConfig {
             deploy_dir: config.server.deploy_dir.clone(),
+            default_events: match config.events.generate_default {
+                crate::config::GenerateEvents::None => crate::events::DefaultEvents::None,
+                crate::config::GenerateEvents::Ode => crate::events::DefaultEvents::Ode,
+                crate::config::GenerateEvents::All => crate::events::DefaultEvents::All,
+            },
             ..crate::router::RouterConfig::default()
         },
     );

@@ -41,6 +41,8 @@ pub enum DefaultEvents {
     Ode,
     /// WSO2 BPS: nothing (its default list is commented out).
     None,
+    /// Every category.
+    All,
 }
 
 impl DefaultEvents {
@@ -49,6 +51,7 @@ impl DefaultEvents {
         match self {
             DefaultEvents::Ode => CategorySet::ODE_DEFAULT,
             DefaultEvents::None => CategorySet::EMPTY,
+            DefaultEvents::All => CategorySet::ALL,
         }
     }
 }

@@ -79,6 +79,10 @@ pub struct RouterConfig {
     pub early_message_timeout: Duration,
     /// Deploy dir (package directories, for stylesheets).
     pub deploy_dir: PathBuf,
+    /// Events of processes whose deploy.xml has no `<process-events>`.
+    pub default_events: crate::events::DefaultEvents,
+    /// Where events go after each step.
+    pub events: crate::events::EventBus,
 }
 
 impl Default for RouterConfig {
@@ -87,6 +91,8 @@ impl Default for RouterConfig {
             reply_timeout: Duration::from_secs(120),
             early_message_timeout: Duration::from_secs(60),
             deploy_dir: PathBuf::from("."),
+            default_events: crate::events::DefaultEvents::None,
+            events: crate::events::EventBus::new(),
         }
     }
 }
@@ -451,6 +457,9 @@ impl Router {
 
     /// Carries out a step's effects.
     fn apply(&self, d: &Arc<Deployed>, id: i64, fx: Effects) {
+        if !fx.events.is_empty() {
+            self.inner.config.events.publish(&fx.events);
+        }
         for r in fx.replies {
             self.send_reply(r.mex, r.body);
         }
@@ -614,7 +623,15 @@ impl Router {
                 .iter()
                 .map(|prop| (prop.name.clone(), property_element(&prop.value)))
                 .collect();
+            let events = crate::events::EventFilter::for_process(
+                p.built.dd.events.as_ref(),
+                self.inner.config.default_events,
+                &process,
+            );
             let ctx = ProcessCtx {
+                pid: Arc::from(format!("{}-{}", process.name, p.version)),
+                name: Arc::new(process.name.clone()),
+                events,
                 process,
                 wsdl: wsdl.clone(),
                 properties,

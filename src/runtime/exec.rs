@@ -10,6 +10,10 @@ use super::data::{self, Env, Millis, Variables};
 use super::fault::{Fault, FaultData};
 use super::process::ProcessCtx;
 use super::state::*;
+use crate::events::{
+    ActivityInfo, CorrelationKey, Event, EventHeader, EventKind, EventType, InstanceState, MexAspect,
+    MexRef,
+};
 use crate::model::{
     ActivityId, ActivityKind, CorrelationRef, CorrelationSetId, EndpointRole, Inbound, Initiate,
     PartnerLinkId, Pattern, ScopeId, ScopeKind, VariableId,
@@ -118,6 +122,8 @@ pub struct Effects {
     pub subscriptions_changed: bool,
     /// The instance reached a final status in this step.
     pub ended: bool,
+    /// Events of the step that passed the process's filter.
+    pub events: Vec<Event>,
 }
 
 enum Work {
@@ -262,6 +268,21 @@ pub fn step(ctx: &ProcessCtx, inst: &mut Instance, now: Millis, input: Input) ->
     match input {
         Input::Start => {
             let root = exec.inst.root;
+            let root_scope_id = u64::from(exec.inst.tasks.get(&root).map_or(0, |t| t.frame));
+            exec.emit(ScopeId::PROCESS, EventType::NewProcessInstance, |h| {
+                h.event(EventKind::NewProcessInstance {
+                    root_scope_id,
+                    scope_declaration_id: 0,
+                    mex: None,
+                })
+            });
+            exec.state_change(InstanceState::New, InstanceState::Active);
+            exec.emit(ScopeId::PROCESS, EventType::ProcessInstanceStarted, |h| {
+                h.event(EventKind::ProcessInstanceStarted {
+                    root_scope_id,
+                    scope_declaration_id: 0,
+                })
+            });
             exec.queue.push_back(Work::Start(root));
         }
         Input::Message {
@@ -278,6 +299,92 @@ pub fn step(ctx: &ProcessCtx, inst: &mut Instance, now: Millis, input: Input) ->
 }
 
 impl Exec<'_> {
+    /// Adds an event when the process's filter lets `ty` through in `scope`; `make` runs only
+    /// then, so filtered events cost a bit test.
+    fn emit(&mut self, scope: ScopeId, ty: EventType, make: impl FnOnce(&EventHeader) -> Event) {
+        if !self.ctx.events.type_enabled(scope, ty) {
+            return;
+        }
+        let header = EventHeader {
+            timestamp_ms: self.now,
+            process_id: self.ctx.pid.clone(),
+            process_name: self.ctx.name.clone(),
+            instance_id: Some(self.inst.id),
+        };
+        self.fx.events.push(make(&header));
+    }
+
+    /// An activity lifecycle event for task `id` running `activity`.
+    fn activity_event(&mut self, id: TaskId, activity: ActivityId, ty: EventType, kind: EventKind) {
+        if activity == ROOT_ACTIVITY {
+            return;
+        }
+        let node = self.ctx.process.activity(activity);
+        let scope = node.scope;
+        if !self.ctx.events.type_enabled(scope, ty) {
+            return;
+        }
+        let frame = self.inst.tasks.get(&id).map_or(0, |t| t.frame);
+        let parent_frame = self.inst.frames.get(&frame).and_then(|f| f.parent);
+        let info = ActivityInfo {
+            name: node.name.as_deref().map(std::sync::Arc::from),
+            kind: std::borrow::Cow::Borrowed(kind_name(&node.kind)),
+            declaration_id: activity.0,
+            activity_instance_id: u64::from(id),
+        };
+        let line = node.pos.line;
+        let scope_info = self.ctx.events.scope_info(scope, u64::from(frame), parent_frame.map(u64::from));
+        self.emit(scope, ty, |h| {
+            h.event(kind)
+                .with_scope(scope_info)
+                .with_activity(info)
+                .with_line(line)
+        });
+    }
+
+    /// A scope handling event for scope task `id`.
+    fn scope_event(&mut self, id: TaskId, ty: EventType, kind: EventKind) {
+        let Some(scope) = self.scope_of_task(id) else { return };
+        if !self.ctx.events.type_enabled(scope, ty) {
+            return;
+        }
+        let frame = self.task_frame(id).unwrap_or(0);
+        let parent_frame = self.inst.frames.get(&frame).and_then(|f| f.parent);
+        let line = self.ctx.process.scope(scope).pos.line;
+        let info = self.ctx.events.scope_info(scope, u64::from(frame), parent_frame.map(u64::from));
+        self.emit(scope, ty, |h| h.event(kind).with_scope(info).with_line(line));
+    }
+
+    fn mex_event(&mut self, port_type: &QName, operation: &str, mex: Option<MexId>, aspect: MexAspect) {
+        let mex = MexRef {
+            port_type: port_type.clone(),
+            operation: operation.to_string(),
+            mex_id: mex.map(|m| m.to_string()).unwrap_or_default(),
+        };
+        self.emit(ScopeId::PROCESS, EventType::ProcessMessageExchange, |h| {
+            h.event(EventKind::ProcessMessageExchange { mex, aspect })
+        });
+    }
+
+    fn variable_event(&mut self, scope: ScopeId, var: VariableId) {
+        let decl = self.ctx.process.variable(var);
+        let variable = decl.name.clone();
+        let vscope = decl.scope;
+        let _ = scope;
+        self.emit(vscope, EventType::VariableModification, |h| {
+            h.event(EventKind::VariableModification {
+                variable,
+                value: None,
+            })
+        });
+    }
+
+    fn state_change(&mut self, old_state: InstanceState, new_state: InstanceState) {
+        self.emit(ScopeId::PROCESS, EventType::ProcessInstanceStateChange, |h| {
+            h.event(EventKind::ProcessInstanceStateChange { old_state, new_state })
+        });
+    }
+
     fn run(&mut self) {
         while let Some(work) = self.queue.pop_front() {
             if self.inst.status.is_final() {
@@ -418,6 +525,12 @@ impl Exec<'_> {
                             // those of everything nested in it become false, and it counts as
                             // completed for its parent.
                             self.skip_links(id, activity);
+                            self.activity_event(
+                                id,
+                                activity,
+                                EventType::ActivityDisabled,
+                                EventKind::ActivityDisabled,
+                            );
                             if let Some(t) = self.remove_task(id) {
                                 self.notify_parent_of(&t, id, Outcome::Completed);
                             }
@@ -449,12 +562,19 @@ impl Exec<'_> {
         let frame = task.frame;
         let scope = self.activity_scope(activity);
         tracing::trace!(instance = self.inst.id, activity = %self.describe(activity), "start");
+        self.activity_event(id, activity, EventType::ActivityEnabled, EventKind::ActivityEnabled);
+        self.activity_event(id, activity, EventType::ActivityExecStart, EventKind::ActivityExecStart);
         match kind {
             ActivityKind::Empty | ActivityKind::Extension(_) => self.finish(id, Outcome::Completed),
             ActivityKind::Assign(assign) => {
                 let r = self.with_vars(frame, scope, |env, vars| data::assign(env, vars, assign));
                 match r {
-                    Ok(_) => self.finish(id, Outcome::Completed),
+                    Ok(modified) => {
+                        for v in modified {
+                            self.variable_event(scope, v);
+                        }
+                        self.finish(id, Outcome::Completed)
+                    }
                     Err(f) => self.finish(id, Outcome::Faulted(f)),
                 }
             }
@@ -839,6 +959,7 @@ impl Exec<'_> {
                 events_open: true,
             }),
         );
+        self.scope_event(id, EventType::ScopeStart, EventKind::ScopeStart);
         let decl = self.ctx.process.scope(scope_id);
         // Variable initialisation (in declaration order); a failure is the scope's
         // scopeInitializationFailure.
@@ -960,7 +1081,13 @@ impl Exec<'_> {
                     frame,
                 });
             }
+            self.scope_event(
+                id,
+                EventType::CompensationHandlerRegistered,
+                EventKind::CompensationHandlerRegistered,
+            );
         }
+        self.scope_event(id, EventType::ScopeCompletion, EventKind::ScopeCompletion);
         self.finish(id, Outcome::Completed);
     }
 
@@ -969,6 +1096,17 @@ impl Exec<'_> {
         let Some(scope) = self.scope_of_task(id) else {
             return;
         };
+        let fault_name = fault.name.clone();
+        let explanation = (!fault.explanation.is_empty()).then(|| fault.explanation.clone());
+        self.scope_event(
+            id,
+            EventType::ScopeFault,
+            EventKind::ScopeFault {
+                fault: fault_name,
+                fault_line: None,
+                explanation,
+            },
+        );
         let decl = self.ctx.process.scope(scope);
         if decl.exit_on_standard_fault && fault.is_standard() {
             self.exit_instance(Status::Faulted, Some(fault));
@@ -1329,7 +1467,7 @@ impl Exec<'_> {
             let env = Env { scope, ..env };
             let values = data::correlation_values(&env, c.set, mt, message)?;
             let existing = self.correlation_value(frame, c.set).cloned();
-            let name = &self.ctx.process.correlation_set(c.set).name;
+            let name = self.ctx.process.correlation_set(c.set).name.clone();
             match (c.initiate, existing) {
                 (Initiate::Yes, Some(_)) if outbound.is_some() => {
                     return Err(Fault::standard(
@@ -1362,11 +1500,19 @@ impl Exec<'_> {
                     ));
                 }
                 (Initiate::Yes | Initiate::Join, None) => {
+                    let key = CorrelationKey {
+                        correlation_set: name.clone(),
+                        values: values.clone(),
+                    };
                     if let Some(f) = self.correlation_frame(frame, c.set)
                         && let Some(fr) = self.inst.frames.get_mut(&f)
                     {
                         fr.correlations.insert(c.set, values);
                     }
+                    let set_scope = self.ctx.process.correlation_set(c.set).scope;
+                    self.emit(set_scope, EventType::CorrelationSetWrite, |h| {
+                        h.event(EventKind::CorrelationSetWrite { key })
+                    });
                 }
             }
         }
@@ -1498,6 +1644,12 @@ impl Exec<'_> {
                 frame,
             });
         }
+        self.mex_event(
+            &inbound.operation.port_type,
+            &inbound.operation.name,
+            mex,
+            MexAspect::ProcessInput,
+        );
         self.apply_correlations(
             frame,
             scope,
@@ -1508,7 +1660,11 @@ impl Exec<'_> {
         )?;
         self.with_vars(frame, scope, |env, vars| {
             data::bind_inbound(env, vars, inbound.variable, &inbound.from_parts, message)
-        })
+        })?;
+        if let Some(v) = inbound.variable {
+            self.variable_event(scope, v);
+        }
+        Ok(())
     }
 
     fn do_reply(
@@ -1556,6 +1712,12 @@ impl Exec<'_> {
             self.apply_correlations(frame, scope, &reply.correlations, Some(mt), m, None)?;
         }
         let req = self.inst.open_requests.remove(pos);
+        let aspect = if reply.fault_name.is_some() {
+            MexAspect::ProcessFault
+        } else {
+            MexAspect::ProcessOutput
+        };
+        self.mex_event(&reply.operation.port_type, &reply.operation.name, Some(req.mex), aspect);
         let body = match &reply.fault_name {
             Some(name) => ReplyBody::Fault {
                 name: name.clone(),
@@ -1635,6 +1797,12 @@ impl Exec<'_> {
         };
         let invoke = self.inst.fresh();
         let one_way = !inv.operation.request_response;
+        self.mex_event(
+            &inv.operation.port_type,
+            &inv.operation.name,
+            Some(u64::from(invoke)),
+            MexAspect::PartnerInput,
+        );
         self.fx.invokes.push(InvokeOut {
             invoke,
             partner_link: inv.partner_link,
@@ -1813,6 +1981,27 @@ impl Exec<'_> {
     }
 
     fn done(&mut self, id: TaskId, outcome: Outcome) {
+        if let Some(t) = self.inst.tasks.get(&id) {
+            let activity = t.activity;
+            match &outcome {
+                Outcome::Completed => self.activity_event(
+                    id,
+                    activity,
+                    EventType::ActivityExecEnd,
+                    EventKind::ActivityExecEnd,
+                ),
+                Outcome::Faulted(f) => {
+                    let reason = f.to_string();
+                    self.activity_event(
+                        id,
+                        activity,
+                        EventType::ActivityFailure,
+                        EventKind::ActivityFailure { reason },
+                    )
+                }
+                Outcome::Terminated => {}
+            }
+        }
         let Some(task) = self.remove_task(id) else {
             return;
         };
@@ -2083,6 +2272,23 @@ impl Exec<'_> {
         if let Some(f) = &fault {
             tracing::info!(instance = self.inst.id, fault = %f, "instance faulted");
         }
+        let new_state = match status {
+            Status::Completed => InstanceState::CompletedOk,
+            Status::Faulted => InstanceState::CompletedWithFault,
+            _ => InstanceState::Terminated,
+        };
+        match status {
+            Status::Terminated => self.emit(ScopeId::PROCESS, EventType::ProcessTermination, |h| {
+                h.event(EventKind::ProcessTermination)
+            }),
+            _ => {
+                let f = fault.as_ref().map(|f| f.name.clone());
+                self.emit(ScopeId::PROCESS, EventType::ProcessCompletion, |h| {
+                    h.event(EventKind::ProcessCompletion { fault: f })
+                })
+            }
+        }
+        self.state_change(InstanceState::Active, new_state);
         self.inst.status = status;
         self.inst.fault = fault;
         self.inst.tasks.clear();

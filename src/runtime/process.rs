@@ -25,6 +25,12 @@ pub struct ProcessCtx {
     pub endpoints: BTreeMap<(PartnerLinkId, Role), Element>,
     /// Stylesheets of the package.
     pub stylesheets: Box<dyn Stylesheets + Send + Sync>,
+    /// Which events this process emits (deploy.xml `process-events`).
+    pub events: crate::events::EventFilter,
+    /// The process version id, `{ns}local-version` (ODE pid), for events.
+    pub pid: Arc<str>,
+    /// The process QName, shared by its events.
+    pub name: Arc<QName>,
 }
 
 impl std::fmt::Debug for ProcessCtx {
