@@ -1,12 +1,12 @@
 //! The serving side: a request to a process endpoint in, its reply or fault out.
 
 use crate::wsdl::{SoapVersion, Style};
-use crate::xml::{Element, Limits, Node, QName};
+use crate::xml::{Element, Limits, Node, NsScope, QName};
 
 use super::binding::{MessageBinding, OperationBinding, PartPlace, PortBinding};
 use super::envelope::{
     Envelope, FaultSpec, StdCode, fault_element, read_envelope, split_content_type, unquote,
-    write_envelope,
+    with_scope, write_envelope,
 };
 use super::message::{
     accessor, accessor_from_rpc, accessor_from_wire, content_accessor, has_value, new_message,
@@ -187,9 +187,13 @@ pub(super) fn read_message(
                     op.name
                 ));
             };
+            // Accessors leave their wrapper: bindings declared on it (or above) that their
+            // content refers to must come along.
+            let mut scope = NsScope::new();
+            scope.push(&wrapper.ns_decls);
             for node in wrapper.children {
                 let acc = match node {
-                    Node::Element(e) => e,
+                    Node::Element(e) => with_scope(e, &scope, ""),
                     Node::Text(t) if t.trim().is_empty() || lenient => continue,
                     Node::Text(_) => {
                         return Err(format!(
