@@ -58,11 +58,12 @@ async fn answer(req: hyper::Request<Incoming>, st: &Stats) -> Response<Full<Byte
         .headers()
         .get("x-status")
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u16>().ok())
-        .unwrap_or(200);
+        .and_then(|v| v.parse::<u16>().ok());
     let ct = req.headers().get(CONTENT_TYPE).cloned();
     let body = req.into_body().collect().await.unwrap().to_bytes();
-    let mut resp = if let Some(ms) = path.strip_prefix("/slow/") {
+    let mut resp = if path == "/soap" {
+        soap_service(ct.as_ref(), &body)
+    } else if let Some(ms) = path.strip_prefix("/slow/") {
         tokio::time::sleep(Duration::from_millis(ms.parse().unwrap())).await;
         Response::new(Full::new(Bytes::from_static(b"slept")))
     } else if let Some(n) = path.strip_prefix("/big/") {
@@ -74,9 +75,145 @@ async fn answer(req: hyper::Request<Incoming>, st: &Stats) -> Response<Full<Byte
         }
         r
     };
-    *resp.status_mut() = StatusCode::from_u16(status).unwrap();
+    if let Some(status) = status {
+        *resp.status_mut() = StatusCode::from_u16(status).unwrap();
+    }
     st.in_flight.fetch_sub(1, Ordering::SeqCst);
     resp
+}
+
+const CALC: &str = r#"<definitions xmlns="http://schemas.xmlsoap.org/wsdl/"
+    xmlns:soap="http://schemas.xmlsoap.org/wsdl/soap/"
+    xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:tns="urn:calc" targetNamespace="urn:calc">
+  <message name="In"><part name="a" type="xsd:int"/><part name="b" type="xsd:int"/></message>
+  <message name="Out"><part name="sum" type="xsd:int"/></message>
+  <message name="Err"><part name="text" type="xsd:string"/></message>
+  <portType name="PT"><operation name="add">
+    <input message="tns:In"/><output message="tns:Out"/><fault name="Negative" message="tns:Err"/>
+  </operation></portType>
+  <binding name="B" type="tns:PT"><soap:binding style="rpc"/>
+    <operation name="add"><soap:operation soapAction="urn:add"/>
+      <input><soap:body use="literal"/></input><output><soap:body use="literal"/></output>
+    </operation></binding>
+  <service name="S"><port name="P" binding="tns:B"/></service>
+</definitions>"#;
+
+fn calc() -> bpelgate_wsdl::soap::PortBinding {
+    use bpelgate_wsdl::wsdl::{MemLoader, WsdlSet};
+    let loader = MemLoader::new().with("c.wsdl", CALC);
+    let (set, errors) = WsdlSet::load(&loader, &["c.wsdl".to_owned()]);
+    assert!(errors.is_empty(), "{errors:?}");
+    bpelgate_wsdl::soap::PortBinding::resolve(
+        &set,
+        &bpelgate_wsdl::QName::new("urn:calc", "S"),
+        "P",
+    )
+    .unwrap()
+}
+
+/// A process endpoint in miniature: adds a and b, faults with the declared fault when the sum
+/// is negative.
+fn soap_service(ct: Option<&HeaderValue>, body: &[u8]) -> Response<Full<Bytes>> {
+    use bpelgate_wsdl::soap::*;
+    use bpelgate_wsdl::xml::{Limits, parse_str};
+    let pb = calc();
+    let ct = ct.and_then(|v| v.to_str().ok());
+    let (status, bytes, version) = match decode_request(&pb, ct, None, body, &Limits::default()) {
+        Err(f) => (500, f.to_envelope(), f.version),
+        Ok(req) => {
+            let n = |p: &str| {
+                req.message
+                    .elements()
+                    .find(|e| e.name.local == p)
+                    .and_then(|e| e.text().trim().parse::<i64>().ok())
+                    .unwrap_or(0)
+            };
+            let sum = n("a") + n("b");
+            if sum < 0 {
+                let m = parse_str(
+                    "<message><text>negative</text></message>",
+                    &Limits::default(),
+                )
+                .unwrap();
+                let name = bpelgate_wsdl::QName::new("urn:calc", "Negative");
+                (
+                    500,
+                    encode_fault(&pb, req.version, "add", &name, Some(&m)),
+                    req.version,
+                )
+            } else {
+                let m = parse_str(
+                    &format!("<message><sum>{sum}</sum></message>"),
+                    &Limits::default(),
+                )
+                .unwrap();
+                (
+                    200,
+                    encode_response(&pb, req.version, "add", &m).unwrap(),
+                    req.version,
+                )
+            }
+        }
+    };
+    let mut r = Response::new(Full::new(Bytes::from(bytes)));
+    *r.status_mut() = StatusCode::from_u16(status).unwrap();
+    r.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static(bpelgate_wsdl::soap::content_type(version)),
+    );
+    r
+}
+
+#[tokio::test]
+async fn soap_call_over_http() {
+    use bpelgate_wsdl::soap::*;
+    use bpelgate_wsdl::xml::{Limits, parse_str};
+    let (addr, _stats, _task) = server().await;
+    let c = client(ClientConfig::default());
+    let pb = calc();
+    let url = format!("http://{addr}/soap");
+    for (a, b, want) in [(2, 3, Some(5)), (2, -3, None)] {
+        let m = parse_str(
+            &format!("<message><a>{a}</a><b>{b}</b></message>"),
+            &Limits::default(),
+        )
+        .unwrap();
+        let req = encode_request(&pb, "add", &m, &[]).unwrap();
+        assert_eq!(req.soap_action.as_deref(), Some("\"urn:add\""));
+        let resp = c
+            .post(&url, &req.http_headers(), Bytes::from(req.body))
+            .await
+            .unwrap();
+        let reply =
+            decode_response(&pb, "add", resp.status, &resp.body, &Limits::default()).unwrap();
+        match (reply, want) {
+            (PartnerReply::Output(m), Some(sum)) => {
+                assert_eq!(m.first_element().unwrap().text(), sum.to_string());
+            }
+            (PartnerReply::Fault { name, message, .. }, None) => {
+                assert_eq!(name.local, "Negative");
+                assert_eq!(message.first_element().unwrap().text(), "negative");
+            }
+            (other, _) => panic!("{other:?}"),
+        }
+    }
+    // Garbage gets a Client fault back, which the caller sees as an undeclared fault.
+    let resp = c
+        .post(
+            &url,
+            &[("Content-Type".into(), "text/xml".into())],
+            Bytes::from_static(b"<oops"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(resp.status, 500);
+    match decode_response(&pb, "add", resp.status, &resp.body, &Limits::default()).unwrap() {
+        PartnerReply::UndeclaredFault { code, reason, .. } => {
+            assert_eq!(code, "{http://schemas.xmlsoap.org/soap/envelope/}Client");
+            assert!(reason.contains("not well-formed"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 fn client(config: ClientConfig) -> HttpClient {
