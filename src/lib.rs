@@ -12,6 +12,7 @@ pub mod config;
 pub mod deploy;
 pub mod events;
 pub mod mgmt;
+pub mod partners;
 pub mod model;
 pub mod router;
 pub mod runtime;

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use bpelgate_transports::http::client::HttpClient;
+use bpelgate_transports::http::HttpClient;
 use bpelgate_wsdl::QName;
 use bpelgate_wsdl::soap::{PartnerReply, PortBinding, decode_response, encode_request};
 use bpelgate_wsdl::xml::Limits;

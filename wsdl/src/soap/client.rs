@@ -1,11 +1,13 @@
 //! The calling side: a partner invoke out, the partner's reply in.
 
 use crate::wsdl::{PartKind, SoapVersion};
-use crate::xml::{Element, Limits, Node, QName};
+use crate::xml::{Element, Limits, Node, NsScope, QName};
 
 use super::SoapError;
 use super::binding::{FaultBinding, OperationBinding, PortBinding};
-use super::envelope::{EnvelopeError, content_type, read_envelope, read_fault, write_envelope};
+use super::envelope::{
+    EnvelopeError, content_type, read_envelope, read_fault, with_scope, write_envelope,
+};
 use super::message::{content_accessor, element_accessor, new_message};
 use super::server::{read_message, write_message};
 
@@ -192,11 +194,13 @@ fn fault_message(fb: &FaultBinding, entry: Element) -> Element {
             .push(Node::Element(element_accessor(part, entry)));
         return message;
     }
+    let mut scope = NsScope::new();
+    scope.push(&entry.ns_decls);
     let mut children: Vec<Element> = entry
         .children
         .into_iter()
         .filter_map(|n| match n {
-            Node::Element(e) => Some(e),
+            Node::Element(e) => Some(with_scope(e, &scope, "")),
             _ => None,
         })
         .collect();

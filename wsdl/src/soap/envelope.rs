@@ -147,16 +147,53 @@ fn detach_children(children: Vec<Node>, scope: &NsScope, env_ns: &str) -> Vec<El
         .collect()
 }
 
-/// Declares on `el` the bindings of `scope` it does not redeclare itself, except the envelope
-/// namespace (which only the envelope needs).
+/// Declares on `el` the bindings of `scope` that QName-valued content of its subtree (a text
+/// or attribute value `p:local`) refers to and `el` does not declare itself, so the value stays
+/// resolvable once detached. Element and attribute names need nothing: the writer declares
+/// their namespaces. `skip_ns` (the envelope namespace) is never copied.
 pub(super) fn with_scope(mut el: Element, scope: &NsScope, skip_ns: &str) -> Element {
-    for (p, u) in scope.in_scope() {
-        if u == skip_ns || el.ns_decls.iter().any(|(q, _)| *q == p) {
+    let mut used: Vec<String> = Vec::new();
+    collect_value_prefixes(&el, &mut used);
+    for p in used {
+        if el.ns_decls.iter().any(|(q, _)| *q == p) {
             continue;
         }
-        el.ns_decls.push((p, u));
+        if let Some(u) = scope.lookup(&p).filter(|u| !u.is_empty() && *u != skip_ns) {
+            let u = u.to_owned();
+            el.ns_decls.push((p, u));
+        }
     }
     el
+}
+
+fn collect_value_prefixes(el: &Element, out: &mut Vec<String>) {
+    for a in &el.attrs {
+        note_prefix(&a.value, out);
+    }
+    for c in &el.children {
+        match c {
+            Node::Text(t) => note_prefix(t, out),
+            Node::Element(e) => collect_value_prefixes(e, out),
+            _ => {}
+        }
+    }
+}
+
+fn note_prefix(value: &str, out: &mut Vec<String>) {
+    if let Some((p, l)) = value.trim().split_once(':')
+        && is_ncname(p)
+        && is_ncname(l)
+        && p != "xml"
+        && !out.iter().any(|q| q == p)
+    {
+        out.push(p.to_owned());
+    }
+}
+
+fn is_ncname(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
+        && chars.all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
 
 /// Writes an envelope with `headers` (no Header element when empty) and `body` entries.

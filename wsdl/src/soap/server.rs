@@ -1,12 +1,12 @@
 //! The serving side: a request to a process endpoint in, its reply or fault out.
 
 use crate::wsdl::{SoapVersion, Style};
-use crate::xml::{Element, Limits, Node, QName};
+use crate::xml::{Element, Limits, Node, NsScope, QName};
 
 use super::binding::{MessageBinding, OperationBinding, PartPlace, PortBinding};
 use super::envelope::{
     Envelope, FaultSpec, StdCode, fault_element, read_envelope, split_content_type, unquote,
-    write_envelope,
+    version_of_content_type, with_scope, write_envelope,
 };
 use super::message::{
     accessor, accessor_from_rpc, accessor_from_wire, content_accessor, has_value, new_message,
@@ -23,7 +23,8 @@ pub struct InboundRequest {
     pub operation: String,
     /// The input message in the message form (header parts included).
     pub message: Element,
-    /// Every SOAP header block as received, with the namespace bindings in scope.
+    /// Every SOAP header block as received (declaring the outer bindings its QName-valued
+    /// content refers to).
     pub headers: Vec<Element>,
 }
 
@@ -39,12 +40,8 @@ pub fn decode_request(
 ) -> Result<InboundRequest, SoapFault> {
     let (declared, mut action) = match content_type {
         Some(ct) => {
-            let (mime, params) = split_content_type(ct);
-            let version = match mime.as_str() {
-                "text/xml" => Some(SoapVersion::Soap11),
-                "application/soap+xml" => Some(SoapVersion::Soap12),
-                _ => None,
-            };
+            let (_, params) = split_content_type(ct);
+            let version = version_of_content_type(ct);
             let action = params
                 .into_iter()
                 .find(|(k, _)| k == "action")
@@ -187,9 +184,13 @@ pub(super) fn read_message(
                     op.name
                 ));
             };
+            // Accessors leave their wrapper: bindings declared on it (or above) that their
+            // content refers to must come along.
+            let mut scope = NsScope::new();
+            scope.push(&wrapper.ns_decls);
             for node in wrapper.children {
                 let acc = match node {
-                    Node::Element(e) => e,
+                    Node::Element(e) => with_scope(e, &scope, ""),
                     Node::Text(t) if t.trim().is_empty() || lenient => continue,
                     Node::Text(_) => {
                         return Err(format!(

@@ -476,15 +476,47 @@ fn rpc_element_parts_keep_the_element_inside_the_accessor() {
 #[test]
 fn in_scope_namespaces_travel_with_detached_parts() {
     let pb = doc();
-    let req = "<s:Envelope xmlns:s='http://schemas.xmlsoap.org/soap/envelope/' xmlns:q='urn:q'>\
+    let req = "<s:Envelope xmlns:s='http://schemas.xmlsoap.org/soap/envelope/' xmlns:q='urn:q' \
+               xmlns:unused='urn:unused'>\
                <s:Body><t:note xmlns:t='urn:doc:types'>q:value</t:note></s:Body></s:Envelope>";
     let r = decode_request(&pb, Some("text/xml"), None, req.as_bytes(), &lim()).unwrap();
     let note = r.message.first_element().unwrap().first_element().unwrap();
-    assert!(
-        note.ns_decls
-            .contains(&("q".to_owned(), "urn:q".to_owned()))
+    assert_eq!(
+        note.ns_decls,
+        [
+            ("t".to_owned(), "urn:doc:types".to_owned()),
+            ("q".to_owned(), "urn:q".to_owned())
+        ]
     );
-    assert!(!note.ns_decls.iter().any(|(_, u)| u == SOAP11_ENV));
+
+    // rpc accessors leave the wrapper: a QName in an attribute value keeps its binding, and
+    // nothing else is declared on them.
+    let pb = rpc();
+    let req = env11(
+        "<w:add xmlns:w='urn:calc:wrap' xmlns:xsd='http://www.w3.org/2001/XMLSchema' \
+         xmlns:xsi='http://www.w3.org/2001/XMLSchema-instance'>\
+         <a xsi:type='xsd:int'>1</a><b>2</b></w:add>",
+    );
+    let r = decode_request(&pb, Some("text/xml"), None, req.as_bytes(), &lim()).unwrap();
+    let a = r.message.first_element().unwrap();
+    assert_eq!(
+        a.ns_decls,
+        [(
+            "xsd".to_owned(),
+            "http://www.w3.org/2001/XMLSchema".to_owned()
+        )]
+    );
+    let b = r.message.elements().nth(1).unwrap();
+    assert!(b.ns_decls.is_empty(), "{:?}", b.ns_decls);
+    // And the reply writes accessors with exactly the declarations the message carries.
+    let out = encode_response(
+        &pb,
+        SoapVersion::Soap11,
+        "add",
+        &el("<message><sum>3</sum></message>"),
+    )
+    .unwrap();
+    assert!(text(&out).contains("<sum>3</sum>"), "{}", text(&out));
 }
 
 #[test]
