@@ -123,8 +123,9 @@ pub fn eval_unsigned(env: &Env<'_>, vars: &dyn Variables, expr: ExprId) -> Resul
     }
 }
 
-/// The deadline of a wait or an onAlarm: `for` (a duration added to `env.now`) or `until`
-/// (a dateTime or date).
+/// The deadline of a wait or an onAlarm: `for` (an `xsd:duration` added to `env.now`, years
+/// and months calendar-wise) or `until` (an `xsd:dateTime` or `xsd:date`, UTC when it has no
+/// timezone); `bpel:invalidExpressionValue` for anything else.
 pub fn eval_deadline(
     env: &Env<'_>,
     vars: &dyn Variables,
@@ -145,19 +146,30 @@ pub fn eval_deadline(
     }
 }
 
-/// A duration in milliseconds (`repeatEvery`).
+/// A duration in milliseconds (`repeatEvery`): `bpel:invalidExpressionValue` unless it is an
+/// `xsd:duration` longer than zero. Years and months count calendar-wise from `env.now`.
 pub fn eval_duration(env: &Env<'_>, vars: &dyn Variables, expr: ExprId) -> Result<Millis, Fault> {
     let text = eval_string(env, vars, expr)?;
     let invalid = |why: String| Fault::standard("invalidExpressionValue", why);
     let d = time::parse_duration(&text).map_err(invalid)?;
     // Months have no fixed length: measure the duration from now.
-    time::add_duration(env.now, d)
+    let ms = time::add_duration(env.now, d)
         .map(|end| end - env.now)
-        .map_err(invalid)
+        .map_err(invalid)?;
+    if ms <= 0 {
+        // A repetition that does not move forward would never end.
+        return Err(invalid(format!(
+            "repeatEvery '{}' is not a positive duration",
+            text.trim()
+        )));
+    }
+    Ok(ms)
 }
 
 /// Runs an `<assign>` atomically: on a fault no variable or partner link is changed. Returns
-/// the variables written (for VariableModification events).
+/// the variables written (for VariableModification events), in first-write order. A copy to
+/// an uninitialised variable first gives it a skeleton (`<message/>`, the declared element, or
+/// the type wrapper), as Apache ODE does; `validate="yes"` validates the written variables.
 pub fn assign(
     env: &Env<'_>,
     vars: &mut dyn Variables,
@@ -254,7 +266,8 @@ pub fn build_outbound(
 
 /// The values of a correlation set's properties in a message of type `message_type` (through
 /// the package's propertyAliases), in the set's property order. A missing alias or a query
-/// selecting nothing is `bpel:selectionFailure`.
+/// selecting other than one node is `bpel:selectionFailure`. Values are string values with
+/// whitespace normalized (trimmed, inner runs collapsed to one space).
 pub fn correlation_values(
     env: &Env<'_>,
     set: CorrelationSetId,
@@ -347,7 +360,9 @@ pub fn validate(
 }
 
 /// The message-form value of an inbound operation's message, checked against its WSDL message
-/// (used to reject wrong parts before an instance sees them).
+/// (used to reject wrong parts before an instance sees them): exactly the WSDL parts, each
+/// element part holding an element. A wrong shape is reported as `bpel:invalidVariables` (the
+/// value does not conform to its message type); the router turns it into a SOAP Client fault.
 pub fn check_message_shape(
     env: &Env<'_>,
     inbound: &Inbound,

@@ -979,6 +979,14 @@ fn deadlines_and_durations() {
     // Months are calendar months from now: 2023-11-14 + 1 month = 30 days.
     let e = f.expr("'P1M'");
     assert_eq!(eval_duration(&f.env(), &v, e).unwrap(), 30 * 86_400_000);
+    for bad in ["'PT0S'", "'-PT1S'", "'1 hour'"] {
+        let e = f.expr(bad);
+        assert_eq!(
+            fault_name(eval_duration(&f.env(), &v, e)),
+            "invalidExpressionValue",
+            "{bad}"
+        );
+    }
 }
 
 // ---- messages, correlation, faults ----------------------------------------------------
@@ -1223,4 +1231,35 @@ fn faults_data_matching_and_binding() {
         fault_name(fault_data(&f.env(), &v, f.var("s2"))),
         "uninitializedVariable"
     );
+}
+
+#[test]
+fn to_expression_edge_cases() {
+    let mut f = fx();
+    let mut v = Vars::default();
+    // `$var` alone is the variable, initialised on first write.
+    let c = cp(literal(ORDER), f.dst_expr("$order"));
+    f.run(&mut v, vec![c]).unwrap();
+    assert_eq!(f.value(&v, "$order/tns:id"), "A1");
+    // A simple-typed `$var` (an atomic value when read) is still a location.
+    let c = cp(f.src_expr("'x'"), f.dst_expr("$s"));
+    f.run(&mut v, vec![c]).unwrap();
+    assert_eq!(f.get(&v, "s"), "<s>x</s>");
+    // A node that belongs to no variable is no location.
+    let c = cp(
+        f.src_expr("'x'"),
+        f.dst_expr("ode:split-to-elements('a', ',', 'i')/i"),
+    );
+    assert_eq!(fault_name(f.run(&mut v, vec![c])), "selectionFailure");
+    // A path into a fresh skeleton selects nothing.
+    let c = cp(f.src_expr("'x'"), f.dst_expr("$fe/@missing"));
+    assert_eq!(fault_name(f.run(&mut v, vec![c])), "selectionFailure");
+    assert!(!v.values.contains_key(&f.var("fe")), "nothing committed");
+    // A `<message>` literal initialises a message variable.
+    let c = cp(
+        literal("<message><ack><tns:ack>lit</tns:ack></ack></message>"),
+        f.to_var("ack"),
+    );
+    f.run(&mut v, vec![c]).unwrap();
+    assert_eq!(f.value(&v, "$ack.ack"), "lit");
 }
