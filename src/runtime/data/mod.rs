@@ -10,6 +10,14 @@
 //! - a type variable holds a wrapper element (named after the variable, no namespace) whose
 //!   content is the value; `$var` of a simple type evaluates to its text.
 //!
+//! In expressions (WS-BPEL 2.0 §8.2.2), `$elementVar` and `$complexTypeVar` are one-node
+//! node-sets (the element, the wrapper); `$simpleTypeVar` is an atomic value (number for the
+//! decimal/float/double families, boolean for `xsd:boolean`, string otherwise); `$msg.part` is
+//! the part's element, the accessor of a complex-typed part, or the atomic value of a
+//! simple-typed part. Names resolve from `Env::scope` outwards; in join conditions the
+//! executor's [`Variables::link_status`] answers `$link` first. `$ode:pid`,
+//! `$ode:processQName` and `$ode:currentEventDateTime` are bound as in Apache ODE.
+//!
 //! Every function reports BPEL faults (`selectionFailure`, `uninitializedVariable`,
 //! `invalidExpressionValue`, `subLanguageExecutionFault`, `mismatchedAssignmentFailure`, ...) as
 //! [`Fault`]; nothing here panics on input.
