@@ -445,6 +445,11 @@ pub(super) fn string_arg(args: &[Value<'_>], i: usize) -> String {
 }
 
 impl<'a> Resolver<'a> for Res<'_, 'a> {
+    /// Every expression of a step sees the step's time (steps are deterministic).
+    fn now(&self) -> std::time::SystemTime {
+        std::time::UNIX_EPOCH + std::time::Duration::from_millis(self.env.now.max(0) as u64)
+    }
+
     fn variable(&self, name: &QName, part: Option<&str>) -> Result<Value<'a>, XPathError> {
         if name.ns == ODE_EXT_NS && part.is_none() {
             return self.ode_variable(&name.local);

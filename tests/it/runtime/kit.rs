@@ -57,8 +57,13 @@ pub(crate) const TEST_WSDL: &str = r#"<?xml version="1.0"?>
     <operation name="start"><soap:operation soapAction="start"/><input><soap:body use="literal" namespace="urn:t"/></input></operation>
     <operation name="ping"><soap:operation soapAction="ping"/><input><soap:body use="literal" namespace="urn:t"/></input></operation>
   </binding>
+  <binding name="PartnerBinding" type="t:Partner">
+    <soap:binding style="rpc" transport="http://schemas.xmlsoap.org/soap/http"/>
+    <operation name="call"><soap:operation soapAction="call"/><input><soap:body use="literal" namespace="urn:t"/></input><output><soap:body use="literal" namespace="urn:t"/></output><fault name="bad"><soap:fault name="bad" use="literal"/></fault></operation>
+    <operation name="notify"><soap:operation soapAction="notify"/><input><soap:body use="literal" namespace="urn:t"/></input></operation>
+  </binding>
   <service name="TestService"><port name="TestPort" binding="t:TestBinding"><soap:address location="http://localhost:9763/services/TestService"/></port></service>
-  <service name="PartnerService"><port name="PartnerPort" binding="t:TestBinding"><soap:address location="http://localhost:9/services/PartnerService"/></port></service>
+  <service name="PartnerService"><port name="PartnerPort" binding="t:PartnerBinding"><soap:address location="http://localhost:9/services/PartnerService"/></port></service>
 </definitions>
 "#;
 
@@ -112,6 +117,7 @@ pub(crate) fn deploy(bpel: &str) -> (Engine, tempfile::TempDir) {
             deploy_dir: dir.path().to_path_buf(),
             reply_timeout: std::time::Duration::from_secs(10),
             early_message_timeout: std::time::Duration::from_secs(5),
+            ..RouterConfig::default()
         },
     );
     let result = build(

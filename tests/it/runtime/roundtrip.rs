@@ -19,6 +19,9 @@ fn ctx(bpel: &str) -> (ProcessCtx, tempfile::TempDir) {
     assert!(!out.has_errors(), "{:#?}", out.diagnostics);
     let process = out.processes.into_iter().next().expect("one process");
     let ctx = ProcessCtx {
+        events: bpelgate::events::EventFilter::uniform(bpelgate::events::CategorySet::ALL),
+        pid: Arc::from("{urn:p}P-1"),
+        name: Arc::new(process.name.clone()),
         process,
         wsdl: Arc::new(out.wsdl),
         properties: Vec::new(),
@@ -56,7 +59,7 @@ fn run(ctx: &ProcessCtx, messages: &[(&str, &str, &str)], persist: bool) -> (Vec
         let fx = step(ctx, &mut inst, now, Input::Message {
             subscription: sub,
             message,
-            mex: Some(i as u64 + 1),
+            mex: (*op != "start").then_some(i as u64 + 1),
         });
         for r in fx.replies {
             replies.push(match r.body {
