@@ -80,6 +80,7 @@ pub async fn start(config: Config, compiler: Arc<dyn PackageCompiler>) -> Result
         management: Management {
             token: config.management.token.clone(),
             deployer: deployer.clone(),
+            archive_limits: crate::deploy::archive::ArchiveLimits::from_config(&config.limits),
         },
         bind_addr: addr,
     });

@@ -5,3 +5,4 @@ mod deploy;
 mod mgmt;
 mod samples;
 mod support;
+mod upload;

@@ -22,6 +22,7 @@ async fn package_json_has_the_documented_shape() {
             "name": "Hello",
             "state": "deployed",
             "errors": [],
+            "warnings": [],
             "processes": [{"qname": "{urn:p}Hello", "version": version, "state": "active"}]
         })
     );
