@@ -182,6 +182,9 @@ impl Handler for App {
         if path == "/health" {
             return self.health(&req);
         }
+        if path == "/metrics" {
+            return crate::mgmt::metrics::handle(&self.registry, &req);
+        }
         if let Some(rest) = path.strip_prefix("/management/") {
             return self.management.handle(&req, rest).await;
         }

@@ -15,6 +15,7 @@ use crate::deploy::archive::ArchiveLimits;
 use crate::deploy::{Deployer, Error as DeployError, valid_package_name};
 
 pub mod client;
+pub mod metrics;
 mod upload;
 
 /// What the management API works on.
