@@ -1,4 +1,5 @@
-//! The `bpelgate` command: `serve` and `check`.
+//! The `bpelgate` command: `serve`, `check`, and the management client commands `deploy`,
+//! `undeploy` and `processes`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -9,7 +10,10 @@ use tracing_subscriber::EnvFilter;
 
 use bpelgate::compiler::Severity;
 use bpelgate::config::{self, Overrides};
-use bpelgate::deploy::{BpelCompiler, BuildContext, DescriptorMode, build};
+use bpelgate::deploy::archive::{self, ArchiveLimits};
+use bpelgate::deploy::{BuildContext, DescriptorMode, build};
+use bpelgate::mgmt::client::{Client, DEFAULT_SERVER};
+use serde_json::Value;
 
 /// The configuration file used when `--config` is not given and it exists.
 const DEFAULT_CONFIG: &str = "conf/bpelgate.toml";
@@ -60,6 +64,39 @@ enum Command {
         #[arg(long)]
         strict: bool,
     },
+    /// Deploy a package to a running server: a package directory (zipped on the fly) or a zip.
+    Deploy {
+        /// The package directory or zip file.
+        package: PathBuf,
+        /// Package name [default: the directory's name, or the zip's single top-level directory].
+        #[arg(long)]
+        name: Option<String>,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Undeploy a package from a running server (its directory is deleted).
+    Undeploy {
+        /// The package name.
+        name: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// List the process versions deployed on a running server.
+    Processes {
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+}
+
+/// Where the management client commands send their requests.
+#[derive(clap::Args, Debug)]
+struct ServerArgs {
+    /// The server's base URL.
+    #[arg(long, default_value = DEFAULT_SERVER)]
+    server: String,
+    /// Bearer token for the management API.
+    #[arg(long, env = "BPELGATE_TOKEN", hide_env_values = true)]
+    token: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -88,6 +125,13 @@ fn main() -> ExitCode {
             config,
             strict,
         } => check(&pkg_dir, config.as_deref(), strict),
+        Command::Deploy {
+            package,
+            name,
+            server,
+        } => client_command(&server, |c| deploy(c, &package, name.as_deref())),
+        Command::Undeploy { name, server } => client_command(&server, |c| undeploy(c, &name)),
+        Command::Processes { server } => client_command(&server, processes),
     };
     match result {
         Ok(code) => code,
@@ -129,7 +173,12 @@ fn check(dir: &Path, file: Option<&Path>, strict: bool) -> anyhow::Result<ExitCo
     let config = load_config(file, &Overrides::default())?;
     let mut ctx = BuildContext::from_config(&config);
     ctx.compiler.strict_expressions |= strict;
-    let result = build(dir, &BpelCompiler, &ctx, DescriptorMode::IfPresent);
+    let result = build(
+        dir,
+        &bpelgate::deploy::BpelCompiler,
+        &ctx,
+        DescriptorMode::IfPresent,
+    );
     for d in &result.diagnostics {
         println!("{d}");
     }
@@ -148,4 +197,114 @@ fn check(dir: &Path, file: Option<&Path>, strict: bool) -> anyhow::Result<ExitCo
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Runs one management client command on a small single-threaded runtime. Failures the server
+/// reports (and connection problems) print as `bpelgate: message` and exit 1.
+fn client_command<F, Fut>(args: &ServerArgs, run: F) -> anyhow::Result<ExitCode>
+where
+    F: FnOnce(Client) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<ExitCode>>,
+{
+    let client = Client::new(&args.server, args.token.clone())?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    match runtime.block_on(run(client)) {
+        Ok(code) => Ok(code),
+        Err(e) => {
+            eprintln!("bpelgate: {e:#}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+async fn deploy(client: Client, package: &Path, name: Option<&str>) -> anyhow::Result<ExitCode> {
+    let limits = ArchiveLimits::default();
+    let (zip, name) = if package.is_dir() {
+        let dir_name = std::fs::canonicalize(package)
+            .ok()
+            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .context("cannot tell the package name from the directory; pass --name")?;
+        let name = name.map_or(dir_name, str::to_string);
+        let zip = archive::zip_dir(package, &name, &limits)
+            .with_context(|| format!("cannot zip {}", package.display()))?;
+        (zip, Some(name))
+    } else {
+        let zip =
+            std::fs::read(package).with_context(|| format!("cannot read {}", package.display()))?;
+        (zip, name.map(str::to_string))
+    };
+    let info = client.deploy_zip(zip, name.as_deref()).await?;
+    let name = info["name"].as_str().unwrap_or("?");
+    let ok = info["state"].as_str() == Some("deployed");
+    if ok {
+        println!("Package {name} deployed.");
+        print_package_processes(&info);
+    } else {
+        println!("Package {name} failed to deploy:");
+        for e in info["errors"].as_array().into_iter().flatten() {
+            println!("  {}", e.as_str().unwrap_or_default());
+        }
+    }
+    let warnings = info["warnings"].as_array().map_or(&[][..], Vec::as_slice);
+    if !warnings.is_empty() {
+        println!("Warnings:");
+        for w in warnings {
+            println!("  {}", w.as_str().unwrap_or_default());
+        }
+    }
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn print_package_processes(info: &Value) {
+    for p in info["processes"].as_array().into_iter().flatten() {
+        println!(
+            "  {}  version {}  {}",
+            p["qname"].as_str().unwrap_or("?"),
+            p["version"],
+            p["state"].as_str().unwrap_or("?")
+        );
+    }
+}
+
+async fn undeploy(client: Client, name: &str) -> anyhow::Result<ExitCode> {
+    client.undeploy(name).await?;
+    println!("Package {name} undeployed.");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn processes(client: Client) -> anyhow::Result<ExitCode> {
+    let list = client.processes().await?;
+    let rows: Vec<[String; 3]> = list
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|p| {
+            let s = |k: &str| p[k].as_str().unwrap_or("?").to_string();
+            [s("pid"), s("state"), s("package")]
+        })
+        .collect();
+    if rows.is_empty() {
+        println!("No processes are deployed.");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let header = ["PID", "STATE", "PACKAGE"].map(str::to_string);
+    let width = |i: usize| {
+        rows.iter()
+            .chain(std::iter::once(&header))
+            .map(|r| r[i].chars().count())
+            .max()
+            .unwrap_or(0)
+    };
+    let (w0, w1) = (width(0), width(1));
+    for r in std::iter::once(&header).chain(rows.iter()) {
+        println!("{:<w0$}  {:<w1$}  {}", r[0], r[1], r[2]);
+    }
+    Ok(ExitCode::SUCCESS)
 }

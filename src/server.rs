@@ -105,6 +105,7 @@ pub async fn start(config: Config, compiler: Arc<dyn PackageCompiler>) -> Result
         management: Management {
             token: config.management.token.clone(),
             deployer: deployer.clone(),
+            archive_limits: crate::deploy::archive::ArchiveLimits::from_config(&config.limits),
         },
         bind_addr: addr,
     });
@@ -205,6 +206,9 @@ impl Handler for App {
         let path = req.path.clone();
         if path == "/health" {
             return self.health(&req);
+        }
+        if path == "/metrics" {
+            return crate::mgmt::metrics::handle(&self.registry, &req);
         }
         if let Some(rest) = path.strip_prefix("/management/") {
             return self.management.handle(&req, rest).await;

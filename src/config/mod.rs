@@ -150,6 +150,10 @@ pub struct LimitsSection {
     pub max_xml_depth: usize,
     /// How long a client may take to send a request head, in milliseconds.
     pub header_read_timeout_ms: u64,
+    /// Most bytes an uploaded package archive may unpack to.
+    pub max_package_bytes: u64,
+    /// Most entries (files and directories) an uploaded package archive may hold.
+    pub max_package_files: usize,
 }
 
 impl Default for LimitsSection {
@@ -158,6 +162,8 @@ impl Default for LimitsSection {
             max_body_bytes: 16 * 1024 * 1024,
             max_xml_depth: 256,
             header_read_timeout_ms: 30_000,
+            max_package_bytes: 64 * 1024 * 1024,
+            max_package_files: 10_000,
         }
     }
 }

@@ -55,6 +55,11 @@ pub(super) fn validate(c: &Config, problems: &mut Vec<String>) {
     if c.limits.max_xml_depth == 0 {
         problems.push("limits.max-xml-depth: must be at least 1".to_string());
     }
+    if c.limits.max_package_bytes == 0 || c.limits.max_package_files == 0 {
+        problems.push(
+            "limits: max-package-bytes and max-package-files must be greater than 0".to_string(),
+        );
+    }
     if c.limits.header_read_timeout_ms == 0 {
         problems.push("limits.header-read-timeout-ms: must be greater than 0".to_string());
     }

@@ -1,6 +1,7 @@
 //! Deployment: packages (a directory with deploy.xml), their validation against the compiled
 //! processes, process versions, endpoint activation and hot deployment.
 
+pub mod archive;
 pub mod codes;
 pub mod descriptor;
 pub mod epr;

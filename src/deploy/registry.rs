@@ -74,6 +74,8 @@ pub struct PackageInfo {
     pub state: PackageState,
     /// Errors as `file:line:col: code: message`.
     pub errors: Vec<String>,
+    /// Warnings of the last build, same format (the package deployed regardless).
+    pub warnings: Vec<String>,
     /// Process versions (empty when failed).
     pub processes: Vec<ProcessInfo>,
 }
@@ -123,6 +125,7 @@ struct DeployedProcess {
 struct PackageEntry {
     state: PackageState,
     errors: Vec<String>,
+    warnings: Vec<String>,
     processes: Vec<DeployedProcess>,
     wsdl: Option<Arc<WsdlSet>>,
 }
@@ -133,6 +136,7 @@ impl PackageEntry {
             name: name.to_string(),
             state: self.state,
             errors: self.errors.clone(),
+            warnings: self.warnings.clone(),
             processes: self
                 .processes
                 .iter()
@@ -226,6 +230,12 @@ impl Registry {
             .filter(|d| d.severity == Severity::Error)
             .map(ToString::to_string)
             .collect();
+        let warnings: Vec<String> = result
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Warning)
+            .map(ToString::to_string)
+            .collect();
         let mut inner = self.write();
         // The previous deployment's endpoints go first, so a redeploy does not conflict with itself.
         inner.remove_endpoints(name);
@@ -244,6 +254,7 @@ impl Registry {
                 failed(errors)
             }
         };
+        let entry = PackageEntry { warnings, ..entry };
         let info = entry.info(name);
         let activated: Vec<ActivatedProcess> = entry
             .processes
@@ -304,6 +315,7 @@ impl Registry {
         PackageEntry {
             state: PackageState::Deployed,
             errors: Vec::new(),
+            warnings: Vec::new(),
             processes,
             wsdl: Some(pkg.wsdl.clone()),
         }
@@ -366,6 +378,7 @@ fn failed(errors: Vec<String>) -> PackageEntry {
     PackageEntry {
         state: PackageState::Failed,
         errors,
+        warnings: Vec::new(),
         processes: Vec::new(),
         wsdl: None,
     }

@@ -69,6 +69,44 @@ impl Deployer {
         &self.registry
     }
 
+    /// The directory this deployer watches.
+    pub fn deploy_dir(&self) -> &Path {
+        &self.deploy_dir
+    }
+
+    /// Moves the prepared package directory `staged` (a hidden directory of the deploy dir) to
+    /// package `name`, replacing an earlier copy; the next [`scan`](Self::scan) deploys it.
+    /// Returns true when it replaced one. Holding the scan lock across the swap keeps a scan
+    /// from seeing the package missing and undeploying it in between.
+    pub fn install_dir(&self, name: &str, staged: &Path) -> Result<bool, Error> {
+        if !valid_package_name(name) {
+            return Err(Error::InvalidName(name.to_string()));
+        }
+        let _scan = self.known();
+        let target = self.deploy_dir.join(name);
+        let io = |path: &Path, source| Error::Io {
+            path: path.display().to_string(),
+            source,
+        };
+        if !target.exists() {
+            std::fs::rename(staged, &target).map_err(|e| io(&target, e))?;
+            return Ok(false);
+        }
+        let mut old = staged.as_os_str().to_owned();
+        old.push(".old");
+        let old = PathBuf::from(old);
+        std::fs::rename(&target, &old).map_err(|e| io(&target, e))?;
+        if let Err(e) = std::fs::rename(staged, &target) {
+            // Put the previous package back rather than leave none.
+            let _ = std::fs::rename(&old, &target);
+            return Err(io(&target, e));
+        }
+        if let Err(e) = std::fs::remove_dir_all(&old) {
+            warn!(dir = %old.display(), error = %e, "Cannot remove the replaced package directory.");
+        }
+        Ok(true)
+    }
+
     fn known(&self) -> MutexGuard<'_, BTreeMap<String, u64>> {
         self.known.lock().unwrap_or_else(|e| e.into_inner())
     }

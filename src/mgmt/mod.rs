@@ -1,6 +1,8 @@
 //! The management API: JSON over HTTP under `/management`.
 //!
 //! Access: a bearer token when one is configured; otherwise only loopback peers.
+//!
+//! [`client`] is the other side, used by the `bpelgate deploy|undeploy|processes` commands.
 
 use std::sync::Arc;
 
@@ -9,7 +11,12 @@ use hyper::header::AUTHORIZATION;
 use hyper::{Method, StatusCode};
 use serde::Serialize;
 
+use crate::deploy::archive::ArchiveLimits;
 use crate::deploy::{Deployer, Error as DeployError, valid_package_name};
+
+pub mod client;
+pub mod metrics;
+mod upload;
 
 /// What the management API works on.
 #[derive(Debug, Clone)]
@@ -18,6 +25,8 @@ pub struct Management {
     pub token: Option<String>,
     /// Packages and processes.
     pub deployer: Arc<Deployer>,
+    /// Caps on uploaded package archives.
+    pub archive_limits: ArchiveLimits,
 }
 
 /// `{"error": "..."}` bodies.
@@ -97,6 +106,7 @@ impl Management {
                 Some(p) => json(StatusCode::OK, &p),
                 None => error(StatusCode::NOT_FOUND, &format!("no package named '{name}'")),
             },
+            (&Method::POST, ["packages"]) => self.upload(req).await,
             (&Method::DELETE, ["packages", name]) => self.delete(name).await,
             (&Method::GET, ["processes"]) => json(StatusCode::OK, &registry.processes()),
             (_, ["packages"] | ["packages", _] | ["processes"]) => {

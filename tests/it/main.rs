@@ -6,3 +6,4 @@ mod mgmt;
 mod runtime;
 mod samples;
 mod support;
+mod upload;

@@ -22,6 +22,7 @@ async fn package_json_has_the_documented_shape() {
             "name": "Hello",
             "state": "deployed",
             "errors": [],
+            "warnings": [],
             "processes": [{"qname": "{urn:p}Hello", "version": version, "state": "active"}]
         })
     );
@@ -103,4 +104,39 @@ async fn health_routes_and_body_cap() {
     let r = request(s.addr, "POST", "/services/X", &[], &big).await;
     assert_eq!(r.status, 413);
     s.running.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn metrics_count_packages_and_processes() {
+    let s = TestServer::start().await;
+    write_good_package(s.dir(), "M1", "M1Svc");
+    write_package(s.dir(), "MBroken", &[("deploy.xml", "<deploy")]);
+    s.wait_state("M1", PackageState::Deployed).await;
+    s.wait_state("MBroken", PackageState::Failed).await;
+    let r = s.get("/metrics").await;
+    assert_eq!(r.status, 200);
+    assert!(
+        r.header("content-type")
+            .is_some_and(|c| c.starts_with("text/plain; version=0.0.4")),
+        "{r:?}"
+    );
+    assert!(
+        r.body.contains("bpelgate_packages{state=\"deployed\"} 1\n"),
+        "{}",
+        r.body
+    );
+    assert!(
+        r.body.contains("bpelgate_packages{state=\"failed\"} 1\n"),
+        "{}",
+        r.body
+    );
+    assert!(
+        r.body.contains("bpelgate_processes{state=\"active\"} 1\n"),
+        "{}",
+        r.body
+    );
+    assert_eq!(
+        request(s.addr, "POST", "/metrics", &[], "").await.status,
+        405
+    );
 }
