@@ -295,6 +295,8 @@ fn cp(from: FromSpec, to: ToSpec) -> Copy {
     Copy {
         keep_src_element_name: false,
         ignore_missing_from_data: false,
+        insert_missing_to_data: false,
+        ignore_uninitialized_from_variable: false,
         from,
         to,
         pos: Pos::default(),
@@ -507,6 +509,8 @@ fn selection_failures_and_ignore_missing_from_data() {
     assert_eq!(fault_name(f.run(&mut v, vec![to_none])), "selectionFailure");
     let ignored = Copy {
         ignore_missing_from_data: true,
+        insert_missing_to_data: false,
+        ignore_uninitialized_from_variable: false,
         ..cp(f.src_expr("$order/tns:nothing"), f.to_var("s"))
     };
     assert_eq!(
@@ -517,6 +521,8 @@ fn selection_failures_and_ignore_missing_from_data() {
     // ignoreMissingFromData does not hide a selection of several nodes.
     let many = Copy {
         ignore_missing_from_data: true,
+        insert_missing_to_data: false,
+        ignore_uninitialized_from_variable: false,
         ..cp(f.src_expr("$order/*"), f.to_var("s"))
     };
     assert_eq!(fault_name(f.run(&mut v, vec![many])), "selectionFailure");
