@@ -1391,6 +1391,22 @@ impl<'a> Lowerer<'a> {
                     None
                 }
             },
+            // XQuery is not checked statically: a query that does not compile faults with
+            // `bpel:subLanguageExecutionFault` when it runs (ODE reports it at deployment).
+            None if language.trim() == xpath::xquery::XQUERY1_URI => {
+                match xpath::xquery::compile(&e.text, &e.ns) {
+                    Ok(c) => Some(c),
+                    Err(errors) => {
+                        let reasons: Vec<String> = errors.iter().map(ToString::to_string).collect();
+                        error = Some(format!(
+                            "XQuery expression \"{}\" does not compile: {}",
+                            e.text,
+                            reasons.join("; ")
+                        ));
+                        None
+                    }
+                }
+            }
             None => None,
         };
         self.p.exprs.push(ExprDecl {

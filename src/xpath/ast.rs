@@ -441,6 +441,9 @@ pub enum Expr {
     CastableAs(Box<Expr>, Box<Name>, bool),
     /// `e cast as T?` (XPath 2.0); the flag is the `?`.
     CastAs(Box<Expr>, Box<Name>, bool),
+    /// An XQuery construct (FLWOR, typeswitch, constructors); only XQuery expressions have
+    /// them, and they evaluate with XPath 2.0.
+    XQuery(Box<super::xquery::XqExpr>),
 }
 
 impl Expr {
@@ -495,6 +498,7 @@ impl Expr {
                 bindings.iter().for_each(|b| b.seq.walk(f));
                 satisfies.walk(f);
             }
+            Expr::XQuery(x) => x.for_each_expr(&mut |e| e.walk(f)),
         }
     }
 
@@ -654,6 +658,7 @@ impl Resolver<'_> {
                 self.bindings(bindings);
                 self.expr(satisfies);
             }
+            Expr::XQuery(x) => x.resolve(self.ns, self.errors),
         }
     }
 }

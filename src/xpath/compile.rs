@@ -9,6 +9,7 @@ use super::ast::{Expr, Language, PathStart, Step, VarRef};
 use super::error::XPathError;
 use super::functions::{BPEL11_NS, BPEL20_DRAFT_NS, BPEL20_NS, check_functions};
 use super::parse::parse;
+use super::xquery::{Clause, XqExpr};
 
 /// A parsed, resolved and checked expression, ready to be stored in the compiled model.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -140,7 +141,61 @@ fn collect_vars(e: &Expr, bound: &mut Vec<String>, out: &mut Vec<VarRef>) {
             collect_vars(then, bound, out);
             collect_vars(els, bound, out);
         }
+        Expr::XQuery(x) => collect_xquery_vars(x, bound, out),
     }
+}
+
+/// [`collect_vars`] for XQuery: `for`/`let`/`typeswitch` variables are bound, not used.
+fn collect_xquery_vars(x: &XqExpr, bound: &mut Vec<String>, out: &mut Vec<VarRef>) {
+    let mark = bound.len();
+    match x {
+        XqExpr::Flwor {
+            clauses,
+            order,
+            ret,
+        } => {
+            for c in clauses {
+                match c {
+                    Clause::For { var, at, seq } => {
+                        collect_vars(seq, bound, out);
+                        bound.push(var.local.clone());
+                        if let Some(a) = at {
+                            bound.push(a.local.clone());
+                        }
+                    }
+                    Clause::Let { var, value } => {
+                        collect_vars(value, bound, out);
+                        bound.push(var.local.clone());
+                    }
+                    Clause::Where(e) => collect_vars(e, bound, out),
+                }
+            }
+            order.iter().for_each(|o| collect_vars(&o.key, bound, out));
+            collect_vars(ret, bound, out);
+        }
+        XqExpr::Typeswitch {
+            operand,
+            cases,
+            default_var,
+            default,
+        } => {
+            collect_vars(operand, bound, out);
+            for c in cases {
+                let m = bound.len();
+                if let Some(v) = &c.var {
+                    bound.push(v.local.clone());
+                }
+                collect_vars(&c.ret, bound, out);
+                bound.truncate(m);
+            }
+            if let Some(v) = default_var {
+                bound.push(v.local.clone());
+            }
+            collect_vars(default, bound, out);
+        }
+        other => other.for_each_expr(&mut |e| collect_vars(e, bound, out)),
+    }
+    bound.truncate(mark);
 }
 
 /// True for expressions that select nodes of a variable or the context: `$v`, `$v.p[1]`,

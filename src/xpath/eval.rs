@@ -397,6 +397,10 @@ fn xpath2_only(what: &str) -> XPathError {
 impl<'a> Evaluator<'_, 'a> {
     fn expr(&self, e: &Expr, ctx: &Context<'a>) -> Result<Value<'a>, XPathError> {
         match e {
+            Expr::XQuery(_) => Err(XPathError::dynamic(
+                0,
+                "an XQuery construct cannot be evaluated as XPath 1.0",
+            )),
             Expr::Binary { op, lhs, rhs } => self.binary(*op, lhs, rhs, ctx),
             Expr::Neg(x) => Ok(Value::Number(-self.expr(x, ctx)?.to_number())),
             Expr::Literal(s) => Ok(Value::String(s.clone())),

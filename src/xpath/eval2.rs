@@ -39,8 +39,9 @@ pub(super) struct Focus<'a> {
 
 pub(super) struct Eval2<'r, 'a> {
     pub(super) resolver: &'r dyn Resolver<'a>,
-    /// Range variables of enclosing `for`/`some`/`every`, innermost last.
-    vars: RefCell<Vec<(QName, Sequence<'a>)>>,
+    /// Range variables of enclosing `for`/`some`/`every` (and XQuery `let`, `typeswitch`),
+    /// innermost last.
+    pub(super) vars: RefCell<Vec<(QName, Sequence<'a>)>>,
     /// `current-dateTime()`, fixed for the whole evaluation (F&O 16.3).
     now: OnceCell<DateTime>,
     pub(super) tz: i16,
@@ -211,6 +212,7 @@ impl<'a> Eval2<'_, 'a> {
                 Ok(items)
             }
             Expr::Path { start, steps } => self.path(start, steps, f),
+            Expr::XQuery(x) => self.xquery(x, f),
             Expr::ContextItem => Ok(vec![self.context_item(f, "'.'")?]),
             Expr::Sequence(items) => {
                 let mut out = Vec::new();
@@ -512,7 +514,11 @@ impl<'a> Eval2<'_, 'a> {
         Ok(every)
     }
 
-    fn matches_type(&self, seq: &[Item<'a>], t: &SequenceType) -> Result<bool, XPathError> {
+    pub(super) fn matches_type(
+        &self,
+        seq: &[Item<'a>],
+        t: &SequenceType,
+    ) -> Result<bool, XPathError> {
         let (item_type, occ) = match t {
             SequenceType::Empty => return Ok(seq.is_empty()),
             SequenceType::Items(i, o) => (i, *o),

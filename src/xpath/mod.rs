@@ -19,6 +19,7 @@ pub mod functions;
 pub mod parse;
 pub mod value;
 pub mod xdm;
+pub mod xquery;
 mod xsregex;
 
 pub use ast::{Expr, Language, Name, VarRef};

@@ -10,19 +10,81 @@ use super::ast::{
     PathStart, SequenceType, Step, VarRef,
 };
 use super::error::XPathError;
+use super::xquery::{self, Clause, Content, CtorName, OrderSpec, TypeCase, XqExpr};
 
 /// Nesting deeper than this is refused, so hostile input cannot exhaust the stack.
 const MAX_DEPTH: usize = 32;
 
 /// Parses `text` as an expression of `lang`. Prefixes stay unresolved; see [`Expr::resolve`].
 pub fn parse(text: &str, lang: Language) -> Result<Expr, XPathError> {
-    let tokens = lex(text, lang)?;
+    parse_with(text, lang, false)
+}
+
+/// Parses `text` as an XQuery 1.0 expression (no prolog): XPath 2.0 plus the constructs of
+/// [`super::xquery`].
+pub fn parse_xquery(text: &str) -> Result<Expr, XPathError> {
+    parse_with(text, Language::XPath2, true)
+}
+
+/// Parses the XQuery enclosed expression whose text starts at byte `start` (just after `{`)
+/// up to its matching `}`: the expression and the byte offset after the `}`.
+pub(super) fn parse_enclosed(text: &str, start: usize) -> Result<(Expr, usize), XPathError> {
+    let mut lx = Lexer {
+        text,
+        pos: start,
+        lang: Language::XPath2,
+        xquery: true,
+        after_operand: false,
+    };
+    let mut toks = Vec::new();
+    let mut depth = 0usize;
+    let end = loop {
+        let t = lx.next()?;
+        match &t.tok {
+            Tok::Eof => return Err(XPathError::syntax(start, "'{' is not closed")),
+            Tok::Sym("{") => depth += 1,
+            Tok::Sym("}") if depth == 0 => break t.offset,
+            Tok::Sym("}") => depth -= 1,
+            _ => {}
+        }
+        toks.push(t);
+    };
+    toks.push(Token {
+        tok: Tok::Eof,
+        offset: end,
+    });
+    let mut p = Parser {
+        toks,
+        pos: 0,
+        lang: Language::XPath2,
+        depth: 0,
+        bound: Vec::new(),
+        xquery: true,
+    };
+    let e = if p.peek().tok == Tok::Eof {
+        Expr::Sequence(Vec::new())
+    } else {
+        p.expr()?
+    };
+    let t = p.peek();
+    if t.tok != Tok::Eof {
+        return Err(XPathError::syntax(
+            t.offset,
+            format!("unexpected {} in an enclosed expression", t.tok.describe()),
+        ));
+    }
+    Ok((e, end + 1))
+}
+
+fn parse_with(text: &str, lang: Language, xquery: bool) -> Result<Expr, XPathError> {
+    let tokens = lex(text, lang, xquery)?;
     let mut p = Parser {
         toks: tokens,
         pos: 0,
         lang,
         depth: 0,
         bound: Vec::new(),
+        xquery,
     };
     let e = p.expr()?;
     let t = p.peek();
@@ -51,6 +113,8 @@ enum Tok {
     Literal(String),
     Number(f64),
     Sym(&'static str),
+    /// An XQuery direct element constructor, scanned whole.
+    Ctor(Box<XqExpr>),
     Eof,
 }
 
@@ -67,6 +131,7 @@ impl Tok {
             Tok::Literal(s) => format!("string literal \"{s}\""),
             Tok::Number(n) => format!("number {n}"),
             Tok::Sym(s) => format!("'{s}'"),
+            Tok::Ctor(_) => "an element constructor".to_owned(),
             Tok::Eof => "end of expression".to_owned(),
         }
     }
@@ -106,6 +171,33 @@ struct Lexer<'a> {
     text: &'a str,
     pos: usize,
     lang: Language,
+    /// XQuery: `{`, `}`, `:=`, `;` are symbols and `<name` in operand position starts a
+    /// direct element constructor.
+    xquery: bool,
+    /// Whether the previous token ended an operand (then `<` is an operator).
+    after_operand: bool,
+}
+
+/// XQuery/XPath words after which an operand is expected.
+const OPERAND_EXPECTED_AFTER: &[&str] = &[
+    "return", "then", "else", "satisfies", "in", "and", "or", "div", "idiv", "mod", "eq", "ne",
+    "lt", "le", "gt", "ge", "to", "union", "intersect", "except", "is", "where", "by", "at",
+    "case", "default",
+];
+
+fn ends_operand(t: &Tok) -> bool {
+    match t {
+        Tok::Name(p, l) => !(p.is_empty() && OPERAND_EXPECTED_AFTER.contains(&l.as_str())),
+        Tok::Var(..)
+        | Tok::Literal(_)
+        | Tok::Number(_)
+        | Tok::Star
+        | Tok::NsWild(_)
+        | Tok::LocalWild(_)
+        | Tok::Ctor(_) => true,
+        Tok::Sym(s) => matches!(*s, ")" | "]" | "." | ".." | "}"),
+        Tok::Eof => false,
+    }
 }
 
 impl Lexer<'_> {
@@ -247,6 +339,12 @@ impl Lexer<'_> {
     }
 
     fn next(&mut self) -> Result<Token, XPathError> {
+        let t = self.next_inner()?;
+        self.after_operand = ends_operand(&t.tok);
+        Ok(t)
+    }
+
+    fn next_inner(&mut self) -> Result<Token, XPathError> {
         self.skip_ws()?;
         let offset = self.pos;
         let Some(c) = self.peek_char() else {
@@ -306,6 +404,26 @@ impl Lexer<'_> {
                 let first = self.ncname();
                 self.qname_rest(first)
             }
+            '<' if self.xquery
+                && !self.after_operand
+                && matches!(self.peek_at(1), Some(n) if is_name_start(n)) =>
+            {
+                let (ctor, end) = xquery::scan_element(self.text, self.pos)?;
+                self.pos = end;
+                Tok::Ctor(Box::new(ctor))
+            }
+            '{' | '}' | ';' if self.xquery => {
+                self.bump();
+                Tok::Sym(match c {
+                    '{' => "{",
+                    '}' => "}",
+                    _ => ";",
+                })
+            }
+            ':' if self.xquery && two(self, '=') => {
+                self.pos += 2;
+                Tok::Sym(":=")
+            }
             _ => {
                 let syms: &[&'static str] = &[
                     "//", "::", "!=", "<=", ">=", "<<", ">>", "/", "|", "+", "-", "=", "<", ">",
@@ -337,8 +455,14 @@ impl Lexer<'_> {
     }
 }
 
-fn lex(text: &str, lang: Language) -> Result<Vec<Token>, XPathError> {
-    let mut lx = Lexer { text, pos: 0, lang };
+fn lex(text: &str, lang: Language, xquery: bool) -> Result<Vec<Token>, XPathError> {
+    let mut lx = Lexer {
+        text,
+        pos: 0,
+        lang,
+        xquery,
+        after_operand: false,
+    };
     let mut out = Vec::new();
     loop {
         let t = lx.next()?;
@@ -357,6 +481,8 @@ struct Parser {
     depth: usize,
     /// Variables bound by enclosing `for`/`some`/`every`: `$a.b` is not split for them.
     bound: Vec<String>,
+    /// XQuery: FLWOR, typeswitch and constructors are recognised.
+    xquery: bool,
 }
 
 const KIND_TESTS_1: &[&str] = &["node", "text", "comment", "processing-instruction"];
@@ -471,6 +597,14 @@ impl Parser {
     }
 
     fn expr_single_inner(&mut self) -> Result<Expr, XPathError> {
+        if self.xquery {
+            let next = self.peek_n(1).clone();
+            match self.peek().tok.keyword() {
+                Some("for" | "let") if matches!(next, Tok::Var(..)) => return self.flwor(),
+                Some("typeswitch") if next.is_sym("(") => return self.typeswitch(),
+                _ => {}
+            }
+        }
         if self.xp2() {
             let next = self.peek_n(1).clone();
             match self.peek().tok.keyword() {
@@ -484,6 +618,227 @@ impl Parser {
             }
         }
         self.or_expr()
+    }
+
+    fn var_name(&mut self) -> Result<Name, XPathError> {
+        let t = self.advance();
+        match t.tok {
+            Tok::Var(prefix, local) => Ok(Name::new(prefix, local, t.offset + 1)),
+            _ => {
+                self.pos -= 1;
+                Err(self.error_here("a variable such as '$x'"))
+            }
+        }
+    }
+
+    /// XQuery `for`/`let` … `where` … `order by` … `return`.
+    fn flwor(&mut self) -> Result<Expr, XPathError> {
+        let mark = self.bound.len();
+        let mut clauses = Vec::new();
+        loop {
+            match self.peek().tok.keyword() {
+                Some("for") if matches!(self.peek_n(1), Tok::Var(..)) => {
+                    self.advance();
+                    loop {
+                        let var = self.var_name()?;
+                        let at = if self.at_keyword("at") {
+                            self.advance();
+                            Some(self.var_name()?)
+                        } else {
+                            None
+                        };
+                        self.expect_keyword("in")?;
+                        let seq = self.expr_single()?;
+                        self.bound.push(var.local.clone());
+                        if let Some(a) = &at {
+                            self.bound.push(a.local.clone());
+                        }
+                        clauses.push(Clause::For { var, at, seq });
+                        if !self.eat_sym(",") {
+                            break;
+                        }
+                    }
+                }
+                Some("let") if matches!(self.peek_n(1), Tok::Var(..)) => {
+                    self.advance();
+                    loop {
+                        let var = self.var_name()?;
+                        self.expect_sym(":=")?;
+                        let value = self.expr_single()?;
+                        self.bound.push(var.local.clone());
+                        clauses.push(Clause::Let { var, value });
+                        if !self.eat_sym(",") {
+                            break;
+                        }
+                    }
+                }
+                _ => break,
+            }
+        }
+        if self.at_keyword("where") {
+            self.advance();
+            clauses.push(Clause::Where(self.expr_single()?));
+        }
+        let mut order = Vec::new();
+        if self.at_keyword("stable") {
+            self.advance();
+        }
+        if self.at_keyword("order") && self.peek_n(1).keyword() == Some("by") {
+            self.advance();
+            self.advance();
+            loop {
+                let key = self.expr_single()?;
+                let mut spec = OrderSpec {
+                    key,
+                    descending: false,
+                    empty_greatest: false,
+                };
+                if self.at_keyword("ascending") {
+                    self.advance();
+                } else if self.at_keyword("descending") {
+                    self.advance();
+                    spec.descending = true;
+                }
+                if self.at_keyword("empty") {
+                    self.advance();
+                    match self.peek().tok.keyword() {
+                        Some("greatest") => spec.empty_greatest = true,
+                        Some("least") => {}
+                        _ => return Err(self.error_here("'greatest' or 'least'")),
+                    }
+                    self.advance();
+                }
+                order.push(spec);
+                if !self.eat_sym(",") {
+                    break;
+                }
+            }
+        }
+        self.expect_keyword("return")?;
+        let ret = self.expr_single()?;
+        self.bound.truncate(mark);
+        Ok(Expr::XQuery(Box::new(XqExpr::Flwor {
+            clauses,
+            order,
+            ret,
+        })))
+    }
+
+    /// XQuery `typeswitch (e) case $v as T return e … default $v return e`.
+    fn typeswitch(&mut self) -> Result<Expr, XPathError> {
+        self.advance();
+        self.expect_sym("(")?;
+        let operand = self.expr()?;
+        self.expect_sym(")")?;
+        let mut cases = Vec::new();
+        let mark = self.bound.len();
+        while self.at_keyword("case") {
+            self.advance();
+            let var = if matches!(self.peek().tok, Tok::Var(..)) {
+                let v = self.var_name()?;
+                self.expect_keyword("as")?;
+                Some(v)
+            } else {
+                None
+            };
+            let ty = self.sequence_type()?;
+            self.expect_keyword("return")?;
+            if let Some(v) = &var {
+                self.bound.push(v.local.clone());
+            }
+            let ret = self.expr_single()?;
+            self.bound.truncate(mark);
+            cases.push(TypeCase { var, ty, ret });
+        }
+        if cases.is_empty() {
+            return Err(self.error_here("'case'"));
+        }
+        self.expect_keyword("default")?;
+        let default_var = if matches!(self.peek().tok, Tok::Var(..)) {
+            Some(self.var_name()?)
+        } else {
+            None
+        };
+        self.expect_keyword("return")?;
+        if let Some(v) = &default_var {
+            self.bound.push(v.local.clone());
+        }
+        let default = self.expr_single()?;
+        self.bound.truncate(mark);
+        Ok(Expr::XQuery(Box::new(XqExpr::Typeswitch {
+            operand,
+            cases,
+            default_var,
+            default,
+        })))
+    }
+
+    /// XQuery computed constructor keywords followed by `{` or (elements, attributes) a name
+    /// and `{`.
+    fn at_computed_ctor(&self) -> bool {
+        if !self.xquery {
+            return false;
+        }
+        match self.peek().tok.keyword() {
+            Some("element" | "attribute") => {
+                self.peek_n(1).is_sym("{")
+                    || (matches!(self.peek_n(1), Tok::Name(..)) && self.peek_n(2).is_sym("{"))
+            }
+            Some("text" | "comment" | "document") => self.peek_n(1).is_sym("{"),
+            _ => false,
+        }
+    }
+
+    /// `{ Expr? }` as constructor content.
+    fn enclosed(&mut self) -> Result<Vec<Content>, XPathError> {
+        self.expect_sym("{")?;
+        if self.eat_sym("}") {
+            return Ok(Vec::new());
+        }
+        let e = self.expr()?;
+        self.expect_sym("}")?;
+        Ok(vec![Content::Expr(e)])
+    }
+
+    fn computed_ctor(&mut self) -> Result<Expr, XPathError> {
+        let kw = self.advance();
+        let kw = kw.tok.keyword().unwrap_or_default().to_owned();
+        let name = |p: &mut Self| -> Result<CtorName, XPathError> {
+            let t = p.advance();
+            match t.tok {
+                Tok::Name(prefix, local) => Ok(CtorName::Static(Name::new(prefix, local, t.offset))),
+                Tok::Sym("{") => {
+                    let e = p.expr()?;
+                    p.expect_sym("}")?;
+                    Ok(CtorName::Computed(Box::new(e), Vec::new()))
+                }
+                _ => {
+                    p.pos -= 1;
+                    Err(p.error_here("a name or '{'"))
+                }
+            }
+        };
+        let x = match kw.as_str() {
+            "element" => {
+                let name = name(self)?;
+                let content = self.enclosed()?;
+                XqExpr::Element {
+                    name,
+                    ns_decls: Vec::new(),
+                    attrs: Vec::new(),
+                    content,
+                }
+            }
+            "attribute" => {
+                let name = name(self)?;
+                let value = self.enclosed()?;
+                XqExpr::Attribute { name, value }
+            }
+            "text" => XqExpr::Text(self.enclosed()?),
+            "comment" => XqExpr::Comment(self.enclosed()?),
+            _ => XqExpr::Document(self.enclosed()?),
+        };
+        Ok(Expr::XQuery(Box::new(x)))
     }
 
     fn if_expr(&mut self) -> Result<Expr, XPathError> {
@@ -969,6 +1324,8 @@ impl Parser {
     fn starts_primary(&self) -> bool {
         match &self.peek().tok {
             Tok::Var(..) | Tok::Literal(_) | Tok::Number(_) | Tok::Sym("(") => true,
+            Tok::Ctor(_) => true,
+            Tok::Name(..) if self.at_computed_ctor() => true,
             // XPath 2.0: a lone `.` is the context item (it may be an atomic value).
             Tok::Sym(".") => {
                 self.xp2() && !(self.peek_n(1).is_sym("/") || self.peek_n(1).is_sym("//"))
@@ -1127,7 +1484,15 @@ impl Parser {
 
     fn primary(&mut self) -> Result<Expr, XPathError> {
         let t = self.advance();
+        if self.xquery && matches!(t.tok, Tok::Name(..)) {
+            self.pos -= 1;
+            if self.at_computed_ctor() {
+                return self.computed_ctor();
+            }
+            self.advance();
+        }
         match t.tok {
+            Tok::Ctor(x) => Ok(Expr::XQuery(x)),
             Tok::Var(p, l) => Ok(Expr::Var(self.var_ref(p, l, t.offset))),
             Tok::Literal(s) => Ok(Expr::Literal(s)),
             Tok::Number(n) => Ok(Expr::Number(n)),

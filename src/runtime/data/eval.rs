@@ -25,6 +25,8 @@ use crate::xpath::{
 };
 
 const XSD_NS: &str = "http://www.w3.org/2001/XMLSchema";
+/// Saxon's extension function namespace (`saxon:parse`).
+const SAXON_NS: &str = "http://saxon.sf.net/";
 
 /// The trees handed to XPath that are (parts of) variables, so a selected node can be traced
 /// back to the variable and path to modify. A tree's tag is its index here plus one; tag 0
@@ -85,6 +87,9 @@ pub(super) fn expr_decl<'p>(env: &Env<'p>, id: ExprId) -> Result<&'p ExprDecl, F
 /// at deployment, or a language this engine does not evaluate).
 pub(super) fn compiled(decl: &ExprDecl) -> Result<&Compiled, Fault> {
     decl.compiled.as_ref().ok_or_else(|| {
+        if let Some(why) = decl.deferred_error() {
+            return Fault::standard("subLanguageExecutionFault", why.to_owned());
+        }
         let why = if Language::from_uri(&decl.language).is_some() {
             "the expression did not compile"
         } else {
@@ -597,6 +602,21 @@ impl<'a> Resolver<'a> for Res<'_, 'a> {
         }
         if ns == ODE_EXT_NS {
             return ode::call(self, &name.local, args);
+        }
+        if ns == SAXON_NS && name.local == "parse" {
+            // Saxon's `saxon:parse(string)`, which ODE processes call from XQuery/XPath 2.0:
+            // the document the string holds.
+            let text = string_arg(&args, 0);
+            return Some(
+                bpelgate_wsdl::xml::parse_str(&text, &bpelgate_wsdl::xml::Limits::default())
+                    .map(|el| Value::Nodes(vec![NodeRef::document(Tree::owned(el))]))
+                    .map_err(|e| {
+                        xstd(
+                            "subLanguageExecutionFault",
+                            format!("saxon:parse: the string is not XML: {e}"),
+                        )
+                    }),
+            );
         }
         if ns == XPATH_DATATYPES_NS
             && matches!(name.local.as_str(), "dayTimeDuration" | "yearMonthDuration")
