@@ -12,12 +12,11 @@ use super::ast::{Axis, BinOp, Expr, KindTest, Language, Name, NodeTest, PathStar
 use super::axes;
 use super::compile::Compiled;
 use super::error::{ErrorKind, XPathError};
-use super::fns_core;
 use super::eval2::eval_expr2;
+use super::fns_core;
 use super::value::{NodeRef, Value, sort_nodes, string_to_number};
 use super::xdm::{
-    Atomic, Item, Sequence, effective_boolean, sequence_to_value, type_mismatch,
-    value_to_sequence,
+    Atomic, Item, Sequence, effective_boolean, sequence_to_value, type_mismatch, value_to_sequence,
 };
 
 /// What an expression can see beyond its own text: variables and extension functions.

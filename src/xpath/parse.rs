@@ -180,9 +180,32 @@ struct Lexer<'a> {
 
 /// XQuery/XPath words after which an operand is expected.
 const OPERAND_EXPECTED_AFTER: &[&str] = &[
-    "return", "then", "else", "satisfies", "in", "and", "or", "div", "idiv", "mod", "eq", "ne",
-    "lt", "le", "gt", "ge", "to", "union", "intersect", "except", "is", "where", "by", "at",
-    "case", "default",
+    "return",
+    "then",
+    "else",
+    "satisfies",
+    "in",
+    "and",
+    "or",
+    "div",
+    "idiv",
+    "mod",
+    "eq",
+    "ne",
+    "lt",
+    "le",
+    "gt",
+    "ge",
+    "to",
+    "union",
+    "intersect",
+    "except",
+    "is",
+    "where",
+    "by",
+    "at",
+    "case",
+    "default",
 ];
 
 fn ends_operand(t: &Tok) -> bool {
@@ -806,7 +829,9 @@ impl Parser {
         let name = |p: &mut Self| -> Result<CtorName, XPathError> {
             let t = p.advance();
             match t.tok {
-                Tok::Name(prefix, local) => Ok(CtorName::Static(Name::new(prefix, local, t.offset))),
+                Tok::Name(prefix, local) => {
+                    Ok(CtorName::Static(Name::new(prefix, local, t.offset)))
+                }
                 Tok::Sym("{") => {
                     let e = p.expr()?;
                     p.expect_sym("}")?;

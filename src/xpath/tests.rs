@@ -68,6 +68,7 @@ fn sx(e: &Expr) -> String {
         Expr::TreatAs(e, t) => format!("(treat-as {} {t:?})", sx(e)),
         Expr::CastableAs(e, n, o) => format!("(castable {} {} {o})", sx(e), n.written()),
         Expr::CastAs(e, n, o) => format!("(cast {} {} {o})", sx(e), n.written()),
+        Expr::XQuery(_) => "(xquery)".to_owned(),
     }
 }
 

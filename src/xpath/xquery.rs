@@ -21,6 +21,14 @@ use super::parse::{parse_enclosed, parse_xquery};
 use super::value::{NodeData, NodeKind, NodeRef, Tree, in_scope_namespaces};
 use super::xdm::{Atomic, Item, Sequence, atomize, effective_boolean};
 
+const PREDECLARED: &[(&str, &str)] = &[
+    ("xs", "http://www.w3.org/2001/XMLSchema"),
+    ("xsi", "http://www.w3.org/2001/XMLSchema-instance"),
+    ("fn", "http://www.w3.org/2005/xpath-functions"),
+    ("local", "http://www.w3.org/2005/xquery-local-functions"),
+    ("xdt", "http://www.w3.org/2005/xpath-datatypes"),
+];
+
 /// The WS-BPEL 2.0 URI of XQuery 1.0.
 pub const XQUERY1_URI: &str = "urn:oasis:names:tc:wsbpel:2.0:sublang:xquery1.0";
 
@@ -28,7 +36,13 @@ pub const XQUERY1_URI: &str = "urn:oasis:names:tc:wsbpel:2.0:sublang:xquery1.0";
 /// result evaluates with the XPath 2.0 evaluator.
 pub fn compile(text: &str, ns: &[(String, String)]) -> Result<Compiled, Vec<XPathError>> {
     let mut expr = parse_xquery(text).map_err(|e| vec![e])?;
-    expr.resolve(ns)?;
+    // XQuery's predeclared prefixes (XQuery 1.0 §4.12), overridden by the process' own.
+    let mut scope: Vec<(String, String)> = PREDECLARED
+        .iter()
+        .map(|(p, u)| ((*p).to_owned(), (*u).to_owned()))
+        .collect();
+    scope.extend(ns.iter().cloned());
+    expr.resolve(&scope)?;
     Ok(Compiled {
         lang: Language::XPath2,
         expr,
@@ -573,10 +587,8 @@ impl XqExpr {
                         name(v, ns, errors);
                     }
                     // Resolve the type through an `instance of` over a dummy operand.
-                    let mut probe = Expr::InstanceOf(
-                        Box::new(Expr::ContextItem),
-                        Box::new(c.ty.clone()),
-                    );
+                    let mut probe =
+                        Expr::InstanceOf(Box::new(Expr::ContextItem), Box::new(c.ty.clone()));
                     match probe.resolve(ns) {
                         Ok(()) => {
                             if let Expr::InstanceOf(_, t) = probe {
@@ -702,7 +714,10 @@ fn qname_of(v: &Sequence<'_>, ctx: &[(String, String)]) -> Result<(QName, String
                     .find(|(p, _)| p == prefix)
                     .map(|(_, u)| u.clone())
                     .ok_or_else(|| {
-                        XPathError::dynamic(0, format!("[XQDY0074] prefix '{prefix}' is not declared"))
+                        XPathError::dynamic(
+                            0,
+                            format!("[XQDY0074] prefix '{prefix}' is not declared"),
+                        )
                     })?
             };
             Ok((QName::new(uri, local), prefix.to_owned()))
@@ -770,7 +785,11 @@ impl<'a> Eval2<'_, 'a> {
                             el.attrs.retain(|b| b.name != a.name);
                             el.attrs.push(a);
                         }
-                        Piece::Element(e) => el.children.push(Node::Element(e)),
+                        Piece::Element(mut e) => {
+                            // Declarations the new parent already makes are redundant.
+                            e.ns_decls.retain(|d| !el.ns_decls.contains(d));
+                            el.children.push(Node::Element(e));
+                        }
                         Piece::Text(t) => match el.children.last_mut() {
                             Some(Node::Text(prev)) => prev.push_str(&t),
                             _ => el.children.push(Node::Text(t)),
@@ -917,7 +936,11 @@ impl<'a> Eval2<'_, 'a> {
                         match item {
                             Item::Atomic(a) => {
                                 let s = a.to_string_value();
-                                out.push(Piece::Text(if last_atomic { format!(" {s}") } else { s }));
+                                out.push(Piece::Text(if last_atomic {
+                                    format!(" {s}")
+                                } else {
+                                    s
+                                }));
                                 last_atomic = true;
                                 continue;
                             }
@@ -929,7 +952,9 @@ impl<'a> Eval2<'_, 'a> {
                                         out.push(Piece::Element(e));
                                     }
                                 }
-                                Some(NodeData::Attribute(a)) => out.push(Piece::Attribute(a.clone())),
+                                Some(NodeData::Attribute(a)) => {
+                                    out.push(Piece::Attribute(a.clone()))
+                                }
                                 Some(NodeData::Text(t)) => out.push(Piece::Text(t.to_owned())),
                                 _ => {}
                             },
@@ -945,15 +970,12 @@ impl<'a> Eval2<'_, 'a> {
 
 /// Orders FLWOR tuples by their keys (a stable sort; incomparable keys keep their order).
 fn sort_tuples(tuples: &mut [(Vec<Sequence<'_>>, Sequence<'_>)], order: &[OrderSpec]) {
-    use std::cmp::Ordering;
     use super::xdm::{CmpOp, compare_atomic};
+    use std::cmp::Ordering;
     let key = |s: &Sequence<'_>| atomize(s).into_iter().next();
     tuples.sort_by(|a, b| {
         for (i, o) in order.iter().enumerate() {
-            let (ka, kb) = (
-                a.0.get(i).and_then(key),
-                b.0.get(i).and_then(key),
-            );
+            let (ka, kb) = (a.0.get(i).and_then(key), b.0.get(i).and_then(key));
             let ord = match (ka, kb) {
                 (None, None) => Ordering::Equal,
                 (None, Some(_)) => {
@@ -985,4 +1007,122 @@ fn sort_tuples(tuples: &mut [(Vec<Sequence<'_>>, Sequence<'_>)], order: &[OrderS
         }
         Ordering::Equal
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use bpelgate_wsdl::xml::to_string;
+
+    use super::*;
+    use crate::xpath::eval::{Context, NoBindings, eval};
+    use crate::xpath::value::Value;
+
+    fn run(text: &str) -> Result<Value<'static>, XPathError> {
+        let ns = vec![("t".to_owned(), "urn:t".to_owned())];
+        let c = compile(text, &ns).map_err(|mut e| e.remove(0))?;
+        let v = eval(&c, &Context::none(), &NoBindings)?;
+        // Constructed trees are owned, so the value outlives the compiled expression.
+        Ok(match v {
+            Value::Nodes(n) => Value::Nodes(
+                n.iter()
+                    .filter_map(|n| n.as_element().cloned())
+                    .map(|e| NodeRef::element(Tree::owned(e)))
+                    .collect(),
+            ),
+            Value::String(s) => Value::String(s),
+            Value::Number(x) => Value::Number(x),
+            Value::Boolean(b) => Value::Boolean(b),
+        })
+    }
+
+    fn xml(text: &str) -> String {
+        match run(text).unwrap() {
+            Value::Nodes(n) => n
+                .iter()
+                .filter_map(|n| n.as_element().map(to_string))
+                .collect(),
+            other => panic!("not nodes: {other:?}"),
+        }
+    }
+
+    fn string(text: &str) -> String {
+        run(text).unwrap().into_xpath_string()
+    }
+
+    #[test]
+    fn direct_constructors() {
+        assert_eq!(
+            xml("<t:a x='1 {1 + 1}'>  <b>{ 'v', 2 }</b> {{lit}} </t:a>"),
+            "<t:a xmlns:t=\"urn:t\" x=\"1 2\"><b>v 2</b> {lit} </t:a>"
+        );
+        // Declarations on the constructor, and the default namespace for nested elements.
+        assert_eq!(
+            xml("<p:x xmlns:p='urn:p' xmlns='urn:d'><y>&lt;{ 3 }</y></p:x>"),
+            "<p:x xmlns:p=\"urn:p\" xmlns=\"urn:d\"><y>&lt;3</y></p:x>"
+        );
+        // A multi-line constructor with boundary whitespace (as BPEL literals are written).
+        let epr =
+            xml("\n <s:r xmlns:s='urn:s'>\n   <s:e><Service n='N'>pp:P</Service></s:e>\n </s:r>\n");
+        assert_eq!(
+            epr,
+            "<s:r xmlns:s=\"urn:s\"><s:e><Service n=\"N\">pp:P</Service></s:e></s:r>"
+        );
+        // Content nodes are copied.
+        assert_eq!(
+            xml("<w>{ <a>1</a>, <b/> }</w>/a/.. "),
+            "<w><a>1</a><b/></w>"
+        );
+        assert!(run("<a></b>").is_err());
+    }
+
+    #[test]
+    fn computed_constructors() {
+        assert_eq!(
+            xml("element t:e { attribute k { 'v' }, text { 'x' }, 1 + 1 }"),
+            "<t:e xmlns:t=\"urn:t\" k=\"v\">x2</t:e>"
+        );
+        assert_eq!(xml("element { concat('n', 1) } { }"), "<n1/>");
+    }
+
+    #[test]
+    fn flwor() {
+        assert_eq!(
+            string(
+                "string-join(for $x at $i in ('c', 'a', 'b') let $y := concat($x, $i) where $i > 1 order by $x descending return $y, ',')"
+            ),
+            "b3,a2"
+        );
+        assert_eq!(
+            string("for $loopOnce in (1) return concat('Hello', 'XQuery World')"),
+            "HelloXQuery World"
+        );
+        assert_eq!(string("let $j := 5 let $k := $j * 2 return $k"), "10");
+        // Errors in a FLWOR are dynamic errors (BPEL: subLanguageExecutionFault).
+        assert!(run("let $j := 10 div 0 return concat('abc', $j)").is_err());
+        assert_eq!(
+            xml("<l>{ for $i in (3, 1, 2) order by $i return <i>{ $i }</i> }</l>"),
+            "<l><i>1</i><i>2</i><i>3</i></l>"
+        );
+    }
+
+    #[test]
+    fn typeswitch_and_conditionals() {
+        let ts = |v: &str| {
+            string(&format!(
+                "typeswitch ({v}) case $a as xs:string return concat('s:', $a) \
+                 case element() return 'element' default $d return 'other'"
+            ))
+        };
+        assert_eq!(ts("'x'"), "s:x");
+        assert_eq!(ts("<a/>"), "element");
+        assert_eq!(ts("1"), "other");
+        assert_eq!(
+            xml(
+                "<t:t2>{ if (string-length(xs:string('2009-01-01')) != 0) then xs:date('2009-01-01') else 0 }</t:t2>"
+            ),
+            "<t:t2 xmlns:t=\"urn:t\">2009-01-01</t:t2>"
+        );
+        // `<` after an operand is still the comparison.
+        assert_eq!(string("1 <2"), "true");
+    }
 }

@@ -849,3 +849,47 @@ fn content_types() {
         "application/soap+xml; charset=utf-8"
     );
 }
+
+#[test]
+fn header_of_another_message_is_written_from_the_message_form() {
+    // WSDL 1.1 lets soap:header name any message; ODE keeps such a header as one more part
+    // of the message form, named after the header's part.
+    let text = DOC.replace(
+        r#"<soap:operation soapAction="urn:notifyAgain"/>
+      <input><soap:body use="literal"/></input>"#,
+        r#"<soap:operation soapAction="urn:notifyAgain"/>
+      <input>
+        <soap:header message="tns:OrderIn" part="auth" use="literal"/>
+        <soap:body use="literal"/>
+      </input>"#,
+    );
+    assert_ne!(text, DOC);
+    let s = set(&text);
+    let pb = PortBinding::resolve(&s, &QName::new("urn:doc", "ShopService"), "ShopPort").unwrap();
+    let with_header = el(
+        "<message><note><t:note xmlns:t='urn:doc:types'>hi</t:note></note>\
+         <auth><t:auth xmlns:t='urn:doc:types'>secret</t:auth></auth></message>",
+    );
+    let out = encode_request(&pb, "notifyAgain", &with_header, &[]).unwrap();
+    let root = el(&text_of(&out.body));
+    let header = root.child(SOAP11_ENV, "Header").unwrap();
+    let names: Vec<_> = header.elements().map(|e| e.name.clark()).collect();
+    assert_eq!(names, ["{urn:doc:types}auth"]);
+    let body = root.child(SOAP11_ENV, "Body").unwrap();
+    assert_eq!(
+        canon(body),
+        format!("{{{SOAP11_ENV}}}Body({{urn:doc:types}}note(hi))")
+    );
+    // Without the header part nothing is sent for it.
+    let plain = el("<message><note><t:note xmlns:t='urn:doc:types'>hi</t:note></note></message>");
+    let out = encode_request(&pb, "notifyAgain", &plain, &[]).unwrap();
+    assert!(
+        el(&text_of(&out.body))
+            .child(SOAP11_ENV, "Header")
+            .is_none()
+    );
+}
+
+fn text_of(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
