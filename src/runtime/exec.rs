@@ -1408,6 +1408,29 @@ impl Exec<'_> {
                 _ => {}
             }
         }
+        // Two receives for the same partner link, operation and correlation sets enabled at
+        // once: the later one faults (WS-BPEL 2.0 §10.4).
+        let sets: Vec<CorrelationSetId> = inbound.correlations.iter().map(|c| c.set).collect();
+        let conflict = self.inst.subscriptions.values().any(|other| {
+            other.task != task
+                && !matches!(other.kind, SubscriptionKind::OnEvent(_))
+                && !matches!(kind, SubscriptionKind::OnEvent(_))
+                && other.partner_link == inbound.partner_link
+                && other.operation == inbound.operation.name
+                && self.subscription_inbound(other).is_some_and(|o| {
+                    o.message_exchange == inbound.message_exchange
+                        && o.correlations.iter().map(|c| c.set).collect::<Vec<_>>() == sets
+                })
+        });
+        if conflict {
+            return Err(Fault::standard(
+                "conflictingReceive",
+                format!(
+                    "another receive for operation {} on this partner link is already waiting",
+                    inbound.operation.name
+                ),
+            ));
+        }
         let id = self.inst.fresh();
         self.inst.subscriptions.insert(
             id,
@@ -1422,6 +1445,29 @@ impl Exec<'_> {
         );
         self.fx.subscriptions_changed = true;
         Ok(())
+    }
+
+    /// The inbound declaration a subscription waits with.
+    fn subscription_inbound(&self, sub: &Subscription) -> Option<&Inbound> {
+        let task = self.inst.tasks.get(&sub.task)?;
+        if task.activity == ROOT_ACTIVITY {
+            return match sub.kind {
+                SubscriptionKind::OnEvent(i) => {
+                    self.ctx.process.scope(ScopeId::PROCESS).on_events.get(i).map(|e| &e.inbound)
+                }
+                _ => None,
+            };
+        }
+        match (&self.ctx.process.activity(task.activity).kind, &sub.kind) {
+            (ActivityKind::Receive(r), SubscriptionKind::Receive) => Some(&r.inbound),
+            (ActivityKind::Pick(p), SubscriptionKind::Pick(i)) => {
+                p.on_messages.get(*i).map(|m| &m.inbound)
+            }
+            (ActivityKind::Scope(s), SubscriptionKind::OnEvent(i)) => {
+                self.ctx.process.scope(*s).on_events.get(*i).map(|e| &e.inbound)
+            }
+            _ => None,
+        }
     }
 
     fn arm(&mut self, task: TaskId, kind: AlarmKind, at: Millis) {
@@ -1450,6 +1496,7 @@ impl Exec<'_> {
         message_type: Option<&QName>,
         message: &Element,
         outbound: Option<bool>,
+        leaving: bool,
     ) -> Result<(), Fault> {
         for c in correlations {
             if let (Some(is_request), Some(p)) = (outbound, c.pattern) {
@@ -1475,6 +1522,10 @@ impl Exec<'_> {
                         format!("correlation set {name} is already initiated"),
                     ));
                 }
+                // An outgoing message (invoke request, reply) with initiate="join" on an already
+                // initiated set is not checked: Apache ODE only initiates there, and processes
+                // written for it rely on that (decision 008).
+                (Initiate::Join, Some(_)) if leaving => {}
                 (Initiate::Yes, Some(old))
                 | (Initiate::Join, Some(old))
                 | (Initiate::No, Some(old)) => {
@@ -1657,6 +1708,7 @@ impl Exec<'_> {
             inbound.operation.input.as_ref(),
             message,
             None,
+            false,
         )?;
         self.with_vars(frame, scope, |env, vars| {
             data::bind_inbound(env, vars, inbound.variable, &inbound.from_parts, message)
@@ -1709,7 +1761,7 @@ impl Exec<'_> {
             None => None,
         };
         if let (Some(m), Some(mt)) = (&message, &message_type) {
-            self.apply_correlations(frame, scope, &reply.correlations, Some(mt), m, None)?;
+            self.apply_correlations(frame, scope, &reply.correlations, Some(mt), m, None, true)?;
         }
         let req = self.inst.open_requests.remove(pos);
         let aspect = if reply.fault_name.is_some() {
@@ -1779,6 +1831,7 @@ impl Exec<'_> {
             Some(&input_type),
             &message,
             Some(true),
+            true,
         ) {
             self.fail_invoke(id, f);
             return;
@@ -1876,6 +1929,7 @@ impl Exec<'_> {
                         Some(mt),
                         &message,
                         Some(false),
+                        false,
                     )
                 {
                     self.fail_invoke(id, f);
