@@ -1121,7 +1121,7 @@ fn split_tz(s: &str) -> Option<(&str, bool)> {
     if let Some(rest) = s.strip_suffix('Z') {
         return Some((rest, true));
     }
-    if s.len() >= 6 {
+    if s.len() >= 6 && s.is_char_boundary(s.len() - 6) && s[s.len() - 6..].is_ascii() {
         let (head, tz) = s.split_at(s.len() - 6);
         let b = tz.as_bytes();
         if (b[0] == b'+' || b[0] == b'-') && b[3] == b':' {

@@ -634,6 +634,8 @@ fn builtin_lexical_spaces() {
         ("unsignedByte", "256"),
         ("unsignedInt", "-1"),
         ("negativeInteger", "0"),
+        ("date", "2024-01-0\u{e9}:00"),
+        ("time", "\u{e9}\u{e9}\u{e9}"),
     ];
     for (t, v) in bad {
         assert!(check_builtin(t, v, &scope).is_err(), "{t} {v}");
