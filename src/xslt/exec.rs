@@ -864,6 +864,21 @@ impl<'s, 'a> Tr<'s, 'a> {
     }
 
     fn builtin(&self, cx: &Cx<'s, 'a>, out: &mut Builder) -> Result<(), XsltError> {
+        // Built-in rules recurse once per level of the source tree: counted like templates,
+        // as a tree built in memory has no parser depth limit.
+        let depth = self.depth.get() + 1;
+        if depth > MAX_DEPTH {
+            return Err(XsltError::dynamic(format!(
+                "templates nest deeper than {MAX_DEPTH} levels"
+            )));
+        }
+        self.depth.set(depth);
+        let r = self.builtin_rule(cx, out);
+        self.depth.set(depth - 1);
+        r
+    }
+
+    fn builtin_rule(&self, cx: &Cx<'s, 'a>, out: &mut Builder) -> Result<(), XsltError> {
         match cx.node.kind() {
             NodeKind::Root | NodeKind::Element => {
                 let kids = children(&cx.node);

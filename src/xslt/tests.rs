@@ -479,3 +479,17 @@ fn bpel_style_message_mapping() {
         r#"<b:invoice xmlns:b="http://example.com/b" b:currency="USD"><b:lines><b:line no="1"><b:sku>X1</b:sku><b:amount>3.00</b:amount></b:line><b:line no="2"><b:sku>X3</b:sku><b:amount>10.00</b:amount></b:line></b:lines><b:total>20.50</b:total></b:invoice>"#
     );
 }
+
+#[test]
+fn deep_source_trees_are_an_error_not_a_crash() {
+    let mut deep = Element::new(QName::local("leaf"));
+    for _ in 0..5000 {
+        let mut parent = Element::new(QName::local("n"));
+        parent.children.push(bpelgate_wsdl::Node::Element(deep));
+        deep = parent;
+    }
+    let xsl = sheet(r#"<xsl:template match="/"><r><xsl:apply-templates/></r></xsl:template>"#);
+    let s = Stylesheet::compile(xml(&xsl)).unwrap_or_else(|e| panic!("{e}"));
+    let e = s.transform(&deep, &[]).err();
+    assert_eq!(e.map(|e| e.kind), Some(XsltErrorKind::Dynamic));
+}

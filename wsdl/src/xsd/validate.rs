@@ -156,12 +156,18 @@ enum Family {
 /// The deepest nesting of type derivations and group references followed.
 const MAX_DERIVATION: usize = 64;
 
+/// The deepest element nesting validated (the parser's default limit is 256; a tree built in
+/// memory could be deeper, and validation recurses once per level).
+const MAX_NESTING: usize = 512;
+
 struct Validator<'s> {
     set: &'s WsdlSet,
     scope: NsScope,
     errors: Vec<ValidationError>,
     /// The furthest child position a content model failed at, with what it expected there.
     expected: (usize, Vec<String>),
+    /// Current element nesting.
+    nesting: usize,
 }
 
 impl<'s> Validator<'s> {
@@ -171,6 +177,7 @@ impl<'s> Validator<'s> {
             scope: NsScope::new(),
             errors: Vec::new(),
             expected: (0, Vec::new()),
+            nesting: 0,
         }
     }
 
@@ -221,6 +228,19 @@ impl<'s> Validator<'s> {
     }
 
     fn element(&mut self, el: &Element, decl: &'s ElementDecl, tns: &'s str, path: &str) {
+        if self.nesting >= MAX_NESTING {
+            self.error(
+                path,
+                format!("elements nest deeper than {MAX_NESTING} levels"),
+            );
+            return;
+        }
+        self.nesting += 1;
+        self.element_at(el, decl, tns, path);
+        self.nesting -= 1;
+    }
+
+    fn element_at(&mut self, el: &Element, decl: &'s ElementDecl, tns: &'s str, path: &str) {
         if decl.is_abstract {
             self.error(
                 path,
