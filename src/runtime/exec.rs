@@ -1418,8 +1418,7 @@ impl Exec<'_> {
                 && other.partner_link == inbound.partner_link
                 && other.operation == inbound.operation.name
                 && self.subscription_inbound(other).is_some_and(|o| {
-                    o.message_exchange == inbound.message_exchange
-                        && o.correlations.iter().map(|c| c.set).collect::<Vec<_>>() == sets
+                    o.correlations.iter().map(|c| c.set).collect::<Vec<_>>() == sets
                 })
         });
         if conflict {
