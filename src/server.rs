@@ -82,14 +82,15 @@ pub async fn start(config: Config, compiler: Arc<dyn PackageCompiler>) -> Result
         },
     );
     let hc = &config.http_client;
-    let client = bpelgate_transports::http::HttpClient::new(bpelgate_transports::http::ClientConfig {
-        max_connections_per_host: hc.max_connections_per_host as usize,
-        max_total_connections: hc.max_total_connections as usize,
-        connect_timeout: Duration::from_millis(hc.connect_timeout_ms),
-        request_timeout: Duration::from_millis(hc.request_timeout_ms),
-        ..bpelgate_transports::http::ClientConfig::default()
-    })
-    .map_err(|e| Error::Task(format!("cannot create the partner HTTP client: {e}")))?;
+    let client =
+        bpelgate_transports::http::HttpClient::new(bpelgate_transports::http::ClientConfig {
+            max_connections_per_host: hc.max_connections_per_host as usize,
+            max_total_connections: hc.max_total_connections as usize,
+            connect_timeout: Duration::from_millis(hc.connect_timeout_ms),
+            request_timeout: Duration::from_millis(hc.request_timeout_ms),
+            ..bpelgate_transports::http::ClientConfig::default()
+        })
+        .map_err(|e| Error::Task(format!("cannot create the partner HTTP client: {e}")))?;
     router.set_transport(crate::partners::transport(client, config.limits.xml()));
     let services = crate::services::Services::new(router, config.limits.xml());
     let deployer = Arc::new(Deployer::new(

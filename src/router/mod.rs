@@ -3,6 +3,9 @@
 //! timers) are carried out after the step. Partners that are processes of this engine are
 //! called in-process (peer-to-peer); others through a [`PartnerTransport`].
 
+// Replies carry faults by value (see runtime): large but rare.
+#![allow(clippy::large_enum_variant)]
+
 mod index;
 
 use std::collections::HashMap;
@@ -11,7 +14,7 @@ use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, Weak};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use bpelgate_wsdl::wsdl::WsdlSet;
 use bpelgate_wsdl::{Element, QName};
@@ -83,6 +86,8 @@ pub struct RouterConfig {
     pub default_events: crate::events::DefaultEvents,
     /// Where events go after each step.
     pub events: crate::events::EventBus,
+    /// The time source of steps and timers.
+    pub clock: Arc<dyn crate::runtime::clock::Clock>,
 }
 
 impl Default for RouterConfig {
@@ -93,6 +98,7 @@ impl Default for RouterConfig {
             deploy_dir: PathBuf::from("."),
             default_events: crate::events::DefaultEvents::None,
             events: crate::events::EventBus::new(),
+            clock: Arc::new(crate::runtime::clock::SystemClock),
         }
     }
 }
@@ -145,25 +151,22 @@ impl std::fmt::Debug for Router {
     }
 }
 
-fn now_ms() -> Millis {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as Millis)
-        .unwrap_or(0)
-}
-
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Router {
+    fn now_ms(&self) -> Millis {
+        self.inner.config.clock.now_ms()
+    }
+
     /// A router resolving peer-to-peer partners through `registry`; it registers itself as the
     /// registry's deploy listener.
     pub fn new(registry: &Arc<Registry>, config: RouterConfig) -> Self {
         let router = Router {
             inner: Arc::new(Inner {
                 processes: RwLock::new(HashMap::new()),
-                next_instance: AtomicI64::new(now_ms() * 1000 % 1_000_000_000_000 + 1),
+                next_instance: AtomicI64::new(config.clock.now_ms() * 1000 % 1_000_000_000_000 + 1),
                 next_mex: AtomicU64::new(1),
                 waiting: Mutex::new(HashMap::new()),
                 transport: RwLock::new(None),
@@ -278,7 +281,7 @@ impl Router {
             let inst = Arc::new(Mutex::new(new_instance(id)));
             lock(&d.routing).instances.insert(id, inst.clone());
             debug!(process = %d.key.0, instance = id, "New instance.");
-            let now = now_ms();
+            let now = self.now_ms();
             let mut fx = {
                 let mut guard = lock(&inst);
                 let mut fx = step(&d.ctx, &mut guard, now, Input::Start);
@@ -310,7 +313,7 @@ impl Router {
                         if let Some(m) = mex {
                             fx.replies.push(crate::runtime::ReplyOut {
                                 mex: m,
-                                operation: key.operation.clone(),
+                                operation: key.operation,
                                 body: ReplyBody::Fault {
                                     name: guard
                                         .fault
@@ -338,7 +341,7 @@ impl Router {
             return Ok(());
         }
         // Keep it for a receive to come (DESIGN decision 3).
-        let expires = now_ms() + self.inner.config.early_message_timeout.as_millis() as Millis;
+        let expires = self.now_ms() + self.inner.config.early_message_timeout.as_millis() as Millis;
         lock(&d.routing).early.push(Early {
             key,
             message,
@@ -356,7 +359,7 @@ impl Router {
     }
 
     fn expire_early(&self, d: &Arc<Deployed>) {
-        let now = now_ms();
+        let now = self.now_ms();
         let expired: Vec<Early> = {
             let mut r = lock(&d.routing);
             let (gone, kept): (Vec<_>, Vec<_>) = r.early.drain(..).partition(|e| e.expires <= now);
@@ -397,7 +400,7 @@ impl Router {
         };
         let mut fx = {
             let mut guard = lock(&inst);
-            step(&d.ctx, &mut guard, now_ms(), input)
+            step(&d.ctx, &mut guard, self.now_ms(), input)
         };
         let follow = self.after_step(d, id, &mut fx);
         self.apply(d, id, fx);
@@ -466,7 +469,7 @@ impl Router {
         for (alarm, at) in fx.alarms {
             let router = self.clone();
             let d2 = d.clone();
-            let delay = Duration::from_millis((at - now_ms()).max(0) as u64);
+            let delay = Duration::from_millis((at - self.now_ms()).max(0) as u64);
             tokio::spawn(async move {
                 tokio::time::sleep(delay).await;
                 router.run(&d2, id, Input::Alarm(alarm));

@@ -11,8 +11,8 @@ use super::fault::{Fault, FaultData};
 use super::process::ProcessCtx;
 use super::state::*;
 use crate::events::{
-    ActivityInfo, CorrelationKey, Event, EventHeader, EventKind, EventType, InstanceState, MexAspect,
-    MexRef,
+    ActivityInfo, CorrelationKey, Event, EventHeader, EventKind, EventType, InstanceState,
+    MexAspect, MexRef,
 };
 use crate::model::{
     ActivityId, ActivityKind, CorrelationRef, CorrelationSetId, EndpointRole, Inbound, Initiate,
@@ -333,7 +333,10 @@ impl Exec<'_> {
             activity_instance_id: u64::from(id),
         };
         let line = node.pos.line;
-        let scope_info = self.ctx.events.scope_info(scope, u64::from(frame), parent_frame.map(u64::from));
+        let scope_info =
+            self.ctx
+                .events
+                .scope_info(scope, u64::from(frame), parent_frame.map(u64::from));
         self.emit(scope, ty, |h| {
             h.event(kind)
                 .with_scope(scope_info)
@@ -344,18 +347,31 @@ impl Exec<'_> {
 
     /// A scope handling event for scope task `id`.
     fn scope_event(&mut self, id: TaskId, ty: EventType, kind: EventKind) {
-        let Some(scope) = self.scope_of_task(id) else { return };
+        let Some(scope) = self.scope_of_task(id) else {
+            return;
+        };
         if !self.ctx.events.type_enabled(scope, ty) {
             return;
         }
         let frame = self.task_frame(id).unwrap_or(0);
         let parent_frame = self.inst.frames.get(&frame).and_then(|f| f.parent);
         let line = self.ctx.process.scope(scope).pos.line;
-        let info = self.ctx.events.scope_info(scope, u64::from(frame), parent_frame.map(u64::from));
-        self.emit(scope, ty, |h| h.event(kind).with_scope(info).with_line(line));
+        let info = self
+            .ctx
+            .events
+            .scope_info(scope, u64::from(frame), parent_frame.map(u64::from));
+        self.emit(scope, ty, |h| {
+            h.event(kind).with_scope(info).with_line(line)
+        });
     }
 
-    fn mex_event(&mut self, port_type: &QName, operation: &str, mex: Option<MexId>, aspect: MexAspect) {
+    fn mex_event(
+        &mut self,
+        port_type: &QName,
+        operation: &str,
+        mex: Option<MexId>,
+        aspect: MexAspect,
+    ) {
         let mex = MexRef {
             port_type: port_type.clone(),
             operation: operation.to_string(),
@@ -380,9 +396,16 @@ impl Exec<'_> {
     }
 
     fn state_change(&mut self, old_state: InstanceState, new_state: InstanceState) {
-        self.emit(ScopeId::PROCESS, EventType::ProcessInstanceStateChange, |h| {
-            h.event(EventKind::ProcessInstanceStateChange { old_state, new_state })
-        });
+        self.emit(
+            ScopeId::PROCESS,
+            EventType::ProcessInstanceStateChange,
+            |h| {
+                h.event(EventKind::ProcessInstanceStateChange {
+                    old_state,
+                    new_state,
+                })
+            },
+        );
     }
 
     fn run(&mut self) {
@@ -562,8 +585,18 @@ impl Exec<'_> {
         let frame = task.frame;
         let scope = self.activity_scope(activity);
         tracing::trace!(instance = self.inst.id, activity = %self.describe(activity), "start");
-        self.activity_event(id, activity, EventType::ActivityEnabled, EventKind::ActivityEnabled);
-        self.activity_event(id, activity, EventType::ActivityExecStart, EventKind::ActivityExecStart);
+        self.activity_event(
+            id,
+            activity,
+            EventType::ActivityEnabled,
+            EventKind::ActivityEnabled,
+        );
+        self.activity_event(
+            id,
+            activity,
+            EventType::ActivityExecStart,
+            EventKind::ActivityExecStart,
+        );
         match kind {
             ActivityKind::Empty | ActivityKind::Extension(_) => self.finish(id, Outcome::Completed),
             ActivityKind::Assign(assign) => {
@@ -1384,16 +1417,14 @@ impl Exec<'_> {
         for c in &inbound.correlations {
             let value = self.correlation_value(frame, c.set).cloned();
             match (c.initiate, value) {
-                (Initiate::No, None) => {
-                    if !create_instance {
-                        return Err(Fault::standard(
-                            "correlationViolation",
-                            format!(
-                                "correlation set {} is used with initiate=\"no\" before it was initiated",
-                                self.ctx.process.correlation_set(c.set).name
-                            ),
-                        ));
-                    }
+                (Initiate::No, None) if !create_instance => {
+                    return Err(Fault::standard(
+                        "correlationViolation",
+                        format!(
+                            "correlation set {} is used with initiate=\"no\" before it was initiated",
+                            self.ctx.process.correlation_set(c.set).name
+                        ),
+                    ));
                 }
                 (Initiate::No | Initiate::Join, Some(v)) => correlation.push((c.set, v)),
                 (Initiate::Yes, Some(_)) if !create_instance => {
@@ -1451,9 +1482,13 @@ impl Exec<'_> {
         let task = self.inst.tasks.get(&sub.task)?;
         if task.activity == ROOT_ACTIVITY {
             return match sub.kind {
-                SubscriptionKind::OnEvent(i) => {
-                    self.ctx.process.scope(ScopeId::PROCESS).on_events.get(i).map(|e| &e.inbound)
-                }
+                SubscriptionKind::OnEvent(i) => self
+                    .ctx
+                    .process
+                    .scope(ScopeId::PROCESS)
+                    .on_events
+                    .get(i)
+                    .map(|e| &e.inbound),
                 _ => None,
             };
         }
@@ -1462,9 +1497,13 @@ impl Exec<'_> {
             (ActivityKind::Pick(p), SubscriptionKind::Pick(i)) => {
                 p.on_messages.get(*i).map(|m| &m.inbound)
             }
-            (ActivityKind::Scope(s), SubscriptionKind::OnEvent(i)) => {
-                self.ctx.process.scope(*s).on_events.get(*i).map(|e| &e.inbound)
-            }
+            (ActivityKind::Scope(s), SubscriptionKind::OnEvent(i)) => self
+                .ctx
+                .process
+                .scope(*s)
+                .on_events
+                .get(*i)
+                .map(|e| &e.inbound),
             _ => None,
         }
     }
@@ -1487,6 +1526,7 @@ impl Exec<'_> {
     }
 
     /// Applies an inbound message's correlations (initiate / verify) in `frame`.
+    #[allow(clippy::too_many_arguments)] // one call per message direction; a struct would only rename them
     fn apply_correlations(
         &mut self,
         frame: FrameId,
@@ -1768,7 +1808,12 @@ impl Exec<'_> {
         } else {
             MexAspect::ProcessOutput
         };
-        self.mex_event(&reply.operation.port_type, &reply.operation.name, Some(req.mex), aspect);
+        self.mex_event(
+            &reply.operation.port_type,
+            &reply.operation.name,
+            Some(req.mex),
+            aspect,
+        );
         let body = match &reply.fault_name {
             Some(name) => ReplyBody::Fault {
                 name: name.clone(),

@@ -12,12 +12,11 @@ use super::ast::{Axis, BinOp, Expr, KindTest, Language, Name, NodeTest, PathStar
 use super::axes;
 use super::compile::Compiled;
 use super::error::{ErrorKind, XPathError};
-use super::fns_core;
 use super::eval2::eval_expr2;
+use super::fns_core;
 use super::value::{NodeRef, Value, sort_nodes, string_to_number};
 use super::xdm::{
-    Atomic, Item, Sequence, effective_boolean, sequence_to_value, type_mismatch,
-    value_to_sequence,
+    Atomic, Item, Sequence, effective_boolean, sequence_to_value, type_mismatch, value_to_sequence,
 };
 
 /// What an expression can see beyond its own text: variables and extension functions.
@@ -70,6 +69,7 @@ pub trait Resolver<'a> {
     /// The current instant for `fn:current-dateTime()` and friends, read once per
     /// evaluation. The default reads the system clock; the engine overrides it to give
     /// every expression of a step the same "now" (and tests a fixed one).
+    #[allow(clippy::disallowed_methods)] // standalone use; the engine injects its clock
     fn now(&self) -> SystemTime {
         SystemTime::now()
     }

@@ -132,7 +132,10 @@ pub(super) fn resolve_type(name: &Name) -> Result<TypeRef, XPathError> {
     found.ok_or_else(|| {
         XPathError::type_error(
             name.offset,
-            format!("[XPST0051] {} is not a built-in atomic type", name.written()),
+            format!(
+                "[XPST0051] {} is not a built-in atomic type",
+                name.written()
+            ),
         )
     })
 }
@@ -170,9 +173,8 @@ impl<'a> Eval2<'_, 'a> {
             Expr::Plus(x) => match self.single_atomic(x, f, "unary '+'")? {
                 None => Ok(Vec::new()),
                 Some(Atomic::Untyped(s)) => Ok(vec![Item::Atomic(Atomic::Double(
-                    parse_double(&s).ok_or_else(|| {
-                        super::xdm::invalid_value(&format!("\"{s}\""), "double")
-                    })?,
+                    parse_double(&s)
+                        .ok_or_else(|| super::xdm::invalid_value(&format!("\"{s}\""), "double"))?,
                 ))]),
                 Some(a) if a.is_numeric() => Ok(vec![Item::Atomic(a)]),
                 Some(a) => Err(type_mismatch(format!(
@@ -352,14 +354,14 @@ impl<'a> Eval2<'_, 'a> {
             return Ok(vec![Item::Atomic(arithmetic(aop, &a, &b, self.tz)?)]);
         }
         match op {
-            BinOp::Or => Ok(one(
-                effective_boolean(&self.expr(lhs, f)?)?
-                    || effective_boolean(&self.expr(rhs, f)?)?,
-            )),
-            BinOp::And => Ok(one(
-                effective_boolean(&self.expr(lhs, f)?)?
-                    && effective_boolean(&self.expr(rhs, f)?)?,
-            )),
+            BinOp::Or => {
+                Ok(one(effective_boolean(&self.expr(lhs, f)?)?
+                    || effective_boolean(&self.expr(rhs, f)?)?))
+            }
+            BinOp::And => {
+                Ok(one(effective_boolean(&self.expr(lhs, f)?)?
+                    && effective_boolean(&self.expr(rhs, f)?)?))
+            }
             BinOp::Is | BinOp::Precedes | BinOp::Follows => {
                 let what = format!("'{}'", op.symbol());
                 let (Some(a), Some(b)) = (
@@ -532,8 +534,12 @@ impl<'a> Eval2<'_, 'a> {
         };
         Ok(seq.iter().all(|i| match (item_type, i) {
             (ItemType::Item, _) => true,
-            (ItemType::Atomic(_), Item::Atomic(a)) => atomic_type.is_some_and(|t| a.instance_of(&t)),
-            (ItemType::Kind(k), Item::Node(n)) => n.data().is_some_and(|d| axes::kind_matches(k, &d)),
+            (ItemType::Atomic(_), Item::Atomic(a)) => {
+                atomic_type.is_some_and(|t| a.instance_of(&t))
+            }
+            (ItemType::Kind(k), Item::Node(n)) => {
+                n.data().is_some_and(|d| axes::kind_matches(k, &d))
+            }
             _ => false,
         }))
     }
@@ -691,14 +697,16 @@ impl<'a> Eval2<'_, 'a> {
         let ns = name.ns.as_deref().unwrap_or("");
         let local = name.local.as_str();
         if (ns.is_empty() || ns == FN_NS) && FN_FUNCTIONS.iter().any(|s| s.name == local) {
-            return self
-                .builtin(local, values, f)
-                .map_err(at(name.offset));
+            return self.builtin(local, values, f).map_err(at(name.offset));
         }
         let constructor = match ns {
             XS_NS => type_by_name(local).filter(|t| t.base != AtomicType::AnyAtomic),
-            XPATH_DATATYPES_NS => type_by_name(local)
-                .filter(|t| matches!(t.base, AtomicType::DayTimeDuration | AtomicType::YearMonthDuration)),
+            XPATH_DATATYPES_NS => type_by_name(local).filter(|t| {
+                matches!(
+                    t.base,
+                    AtomicType::DayTimeDuration | AtomicType::YearMonthDuration
+                )
+            }),
             _ => None,
         };
         if let Some(t) = constructor {

@@ -29,9 +29,9 @@ pub use eval::{
     eval_sequence, eval_string,
 };
 pub use eval2::eval_expr2;
-pub use xdm::{Atomic, Item, Sequence, sequence_to_value, value_to_sequence};
 pub use parse::parse;
 pub use value::{NodeData, NodeKind, NodeRef, Tree, Value};
+pub use xdm::{Atomic, Item, Sequence, sequence_to_value, value_to_sequence};
 
 #[cfg(test)]
 mod eval2_tests;
