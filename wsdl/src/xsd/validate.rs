@@ -68,9 +68,21 @@ pub fn validate_value(
     let mut v = Validator::new(set);
     let path = format!("/{}", written(value));
     v.scope.push(&own_decls(value));
-    match v.type_ref(type_name) {
-        Some(t) => v.typed(value, t, &type_name.ns, &path),
-        None => v.error(&path, format!("type {type_name} is not defined")),
+    // A value copied from an element keeps its `xsi:type`: the wrapper then holds that
+    // (derived) type's content.
+    let actual = match value.attr_ns(XSI_NS, "type") {
+        Some(xt) => match v.scope.resolve(xt, true) {
+            Ok(q) => q,
+            Err(m) => {
+                v.error(&path, format!("xsi:type: {m}"));
+                return v.finish();
+            }
+        },
+        None => type_name.clone(),
+    };
+    match v.type_ref(&actual) {
+        Some(t) => v.typed(value, t, &actual.ns, &path),
+        None => v.error(&path, format!("type {actual} is not defined")),
     }
     v.finish()
 }

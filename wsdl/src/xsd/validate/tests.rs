@@ -582,6 +582,15 @@ fn typed_values() {
     assert_eq!(validate_value(&s, &int, &el("<n>42</n>")), Ok(()));
     assert!(validate_value(&s, &int, &el("<n>4.2</n>")).is_err());
     assert!(validate_value(&s, &QName::new("urn:t", "Nope"), &el("<n/>")).is_err());
+    // A wrapper carrying xsi:type is checked against that type.
+    let typed = el(
+        r#"<n xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xs="http://www.w3.org/2001/XMLSchema" xsi:type="xs:int">42</n>"#,
+    );
+    assert_eq!(validate_value(&s, &QName::new(XSD_NS, "string"), &typed), Ok(()));
+    let typed_bad = el(
+        r#"<n xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xs="http://www.w3.org/2001/XMLSchema" xsi:type="xs:int">x</n>"#,
+    );
+    assert!(validate_value(&s, &QName::new(XSD_NS, "string"), &typed_bad).is_err());
 }
 
 #[test]
