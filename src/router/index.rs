@@ -94,7 +94,7 @@ impl Index {
         ctx: &ProcessCtx,
         key: &WaitKey,
         message: &Element,
-    ) -> Option<(i64, u32)> {
+    ) -> Option<(i64, u32, Vec<(CorrelationSetId, Values)>)> {
         let list = self.waits.get_mut(key)?;
         if !list.keyed.is_empty() {
             let message_type = input_type(ctx, key);
@@ -137,7 +137,7 @@ impl Index {
                     if entries.is_empty() {
                         list.keyed.remove(&(set, values));
                     }
-                    return Some((e.instance, e.sub));
+                    return Some((e.instance, e.sub, e.correlation));
                 }
             }
         }
@@ -145,7 +145,7 @@ impl Index {
             return None;
         }
         let e = list.uncorrelated.remove(0);
-        Some((e.instance, e.sub))
+        Some((e.instance, e.sub, e.correlation))
     }
 }
 

@@ -264,7 +264,8 @@ impl Router {
             let mut r = lock(&d.routing);
             r.index.claim(&d.ctx, &key, &message)
         };
-        if let Some((inst, sub)) = matched {
+        if let Some((inst, sub, keys)) = matched {
+            self.correlation_event(d, Some(inst), &key, mex, keys, true);
             self.run(
                 d,
                 inst,
@@ -341,6 +342,7 @@ impl Router {
             return Ok(());
         }
         // Keep it for a receive to come (DESIGN decision 3).
+        self.correlation_event(d, None, &key, mex, Vec::new(), false);
         let expires = self.now_ms() + self.inner.config.early_message_timeout.as_millis() as Millis;
         lock(&d.routing).early.push(Early {
             key,
@@ -356,6 +358,60 @@ impl Router {
             router.expire_early(&d2);
         });
         Ok(())
+    }
+
+    /// CorrelationMatch / CorrelationNoMatch for an inbound message.
+    fn correlation_event(
+        &self,
+        d: &Arc<Deployed>,
+        instance: Option<i64>,
+        key: &WaitKey,
+        mex: Option<MexId>,
+        keys: Vec<(crate::model::CorrelationSetId, Vec<String>)>,
+        matched: bool,
+    ) {
+        use crate::events::{CorrelationKey, EventHeader, EventKind, EventType, MexRef};
+        let ty = if matched {
+            EventType::CorrelationMatch
+        } else {
+            EventType::CorrelationNoMatch
+        };
+        if !d
+            .ctx
+            .events
+            .type_enabled(crate::model::ScopeId::PROCESS, ty)
+        {
+            return;
+        }
+        let pl = d.ctx.process.partner_link(key.partner_link);
+        let mex = MexRef {
+            port_type: pl
+                .my_role
+                .as_ref()
+                .map(|(_, pt)| pt.clone())
+                .unwrap_or_default(),
+            operation: key.operation.clone(),
+            mex_id: mex.map(|m| m.to_string()).unwrap_or_default(),
+        };
+        let keys = keys
+            .into_iter()
+            .map(|(set, values)| CorrelationKey {
+                correlation_set: d.ctx.process.correlation_set(set).name.clone(),
+                values,
+            })
+            .collect();
+        let header = EventHeader {
+            timestamp_ms: self.now_ms(),
+            process_id: d.ctx.pid.clone(),
+            process_name: d.ctx.name.clone(),
+            instance_id: instance,
+        };
+        let kind = if matched {
+            EventKind::CorrelationMatch { mex, keys }
+        } else {
+            EventKind::CorrelationNoMatch { mex, keys }
+        };
+        self.inner.config.events.publish(&[header.event(kind)]);
     }
 
     fn expire_early(&self, d: &Arc<Deployed>) {
@@ -444,7 +500,7 @@ impl Router {
             let early = std::mem::take(&mut r.early);
             for e in early {
                 match r.index.claim(&d.ctx, &e.key, &e.message) {
-                    Some((inst, sub)) => follow.push((inst, sub, e)),
+                    Some((inst, sub, _)) => follow.push((inst, sub, e)),
                     None => r.early.push(e),
                 }
             }
@@ -518,10 +574,12 @@ impl Router {
             }
         }
         let Some(address) = address else {
-            return InvokeResult::Failure(format!(
-                "partner link {} has no endpoint address (deploy.xml, EPR file or WSDL port)",
-                pl.name
-            ));
+            // Nothing initialised the partner role: no EPR assigned, no deploy.xml address, no
+            // local provider (WS-BPEL 2.0 §10.3).
+            return InvokeResult::Fault {
+                name: QName::new(crate::runtime::fault::BPEL_NS, "uninitializedPartnerRole"),
+                data: None,
+            };
         };
         let transport = self.inner.transport.read().ok().and_then(|t| t.clone());
         let Some(transport) = transport else {

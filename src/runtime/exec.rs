@@ -382,6 +382,15 @@ impl Exec<'_> {
         });
     }
 
+    fn variable_read_event(&mut self, var: Option<VariableId>) {
+        let Some(var) = var else { return };
+        let decl = self.ctx.process.variable(var);
+        let (variable, vscope) = (decl.name.clone(), decl.scope);
+        self.emit(vscope, EventType::VariableRead, |h| {
+            h.event(EventKind::VariableRead { variable })
+        });
+    }
+
     fn variable_event(&mut self, scope: ScopeId, var: VariableId) {
         let decl = self.ctx.process.variable(var);
         let variable = decl.name.clone();
@@ -605,6 +614,21 @@ impl Exec<'_> {
                     Ok(modified) => {
                         for v in modified {
                             self.variable_event(scope, v);
+                        }
+                        for op in &assign.operations {
+                            if let crate::model::AssignOperation::Copy(crate::model::Copy {
+                                to: crate::model::ToSpec::PartnerLink { partner_link },
+                                ..
+                            }) = op
+                            {
+                                let pl = self.ctx.process.partner_link(*partner_link);
+                                let (name, pl_scope) = (pl.name.clone(), pl.scope);
+                                self.emit(pl_scope, EventType::PartnerLinkModification, |h| {
+                                    h.event(EventKind::PartnerLinkModification {
+                                        partner_link: name,
+                                    })
+                                });
+                            }
                         }
                         self.finish(id, Outcome::Completed)
                     }
@@ -1769,6 +1793,7 @@ impl Exec<'_> {
                 && r.operation == reply.operation.name
                 && r.message_exchange == reply.message_exchange
         });
+        self.variable_read_event(reply.variable);
         let Some(pos) = pos else {
             return Err(Fault::standard(
                 "missingRequest",
@@ -1858,6 +1883,7 @@ impl Exec<'_> {
             );
             return;
         };
+        self.variable_read_event(inv.input_variable);
         let r = self.with_vars(frame, scope, |env, vars| {
             data::build_outbound(env, vars, inv.input_variable, &inv.to_parts, &input_type)
         });

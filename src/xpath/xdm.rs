@@ -531,12 +531,10 @@ impl Atomic {
                     "false" | "0" => Atomic::Boolean(false),
                     _ => return Err(bad()),
                 },
-                T::Integer => {
-                    Atomic::Integer(
-                        parse_integer(t)
-                            .map_err(|e| if e.message.contains("FOAR") { e } else { bad() })?,
-                    )
-                }
+                T::Integer => Atomic::Integer(
+                    parse_integer(t)
+                        .map_err(|e| if e.message.contains("FOAR") { e } else { bad() })?,
+                ),
                 T::Decimal => Atomic::Decimal(parse_decimal(t).ok_or_else(bad)?),
                 T::Double => Atomic::Double(parse_double(t).ok_or_else(bad)?),
                 T::Float => Atomic::Float(parse_double(t).ok_or_else(bad)? as f32),

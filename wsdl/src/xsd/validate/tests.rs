@@ -586,7 +586,10 @@ fn typed_values() {
     let typed = el(
         r#"<n xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xs="http://www.w3.org/2001/XMLSchema" xsi:type="xs:int">42</n>"#,
     );
-    assert_eq!(validate_value(&s, &QName::new(XSD_NS, "string"), &typed), Ok(()));
+    assert_eq!(
+        validate_value(&s, &QName::new(XSD_NS, "string"), &typed),
+        Ok(())
+    );
     let typed_bad = el(
         r#"<n xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xs="http://www.w3.org/2001/XMLSchema" xsi:type="xs:int">x</n>"#,
     );
