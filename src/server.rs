@@ -69,6 +69,7 @@ pub async fn start(config: Config, compiler: Arc<dyn PackageCompiler>) -> Result
         .local_addr()
         .map_err(bpelgate_transports::Error::Io)?;
     let registry = Arc::new(Registry::default());
+    let events = crate::events::EventBus::new();
     let router = crate::router::Router::new(
         &registry,
         crate::router::RouterConfig {
@@ -78,6 +79,7 @@ pub async fn start(config: Config, compiler: Arc<dyn PackageCompiler>) -> Result
                 crate::config::GenerateEvents::Ode => crate::events::DefaultEvents::Ode,
                 crate::config::GenerateEvents::All => crate::events::DefaultEvents::All,
             },
+            events: events.clone(),
             ..crate::router::RouterConfig::default()
         },
     );
@@ -92,7 +94,10 @@ pub async fn start(config: Config, compiler: Arc<dyn PackageCompiler>) -> Result
         })
         .map_err(|e| Error::Task(format!("cannot create the partner HTTP client: {e}")))?;
     router.set_transport(crate::partners::transport(client, config.limits.xml()));
-    let services = crate::services::Services::new(router, config.limits.xml());
+    let recent = Arc::new(crate::events::RecentEvents::default());
+    events.add_listener(recent.clone());
+    events.add_listener(Arc::new(crate::events::TracingListener));
+    let services = crate::services::Services::new(router.clone(), config.limits.xml());
     let deployer = Arc::new(Deployer::new(
         registry.clone(),
         compiler,
@@ -107,6 +112,8 @@ pub async fn start(config: Config, compiler: Arc<dyn PackageCompiler>) -> Result
             token: config.management.token.clone(),
             deployer: deployer.clone(),
             archive_limits: crate::deploy::archive::ArchiveLimits::from_config(&config.limits),
+            events: recent,
+            router: Some(router),
         },
         bind_addr: addr,
     });

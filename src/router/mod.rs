@@ -45,6 +45,17 @@ pub enum Delivery {
     Rejected(String),
 }
 
+/// A live instance as the management API lists it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct InstanceInfo {
+    /// Instance id.
+    pub id: i64,
+    /// ODE process id `{ns}local-version`.
+    pub pid: String,
+    /// Status (`Active`, `Suspended`, ...).
+    pub status: String,
+}
+
 /// A call to a partner outside this engine.
 #[derive(Debug, Clone)]
 pub struct PartnerCall {
@@ -187,6 +198,28 @@ impl Router {
 
     fn deployed(&self, key: &Key) -> Option<Arc<Deployed>> {
         self.inner.processes.read().ok()?.get(key).cloned()
+    }
+
+    /// Live instances of every process version.
+    pub fn instances(&self) -> Vec<InstanceInfo> {
+        let processes: Vec<Arc<Deployed>> = match self.inner.processes.read() {
+            Ok(m) => m.values().cloned().collect(),
+            Err(_) => return Vec::new(),
+        };
+        let mut out = Vec::new();
+        for d in processes {
+            let instances: Vec<_> = lock(&d.routing).instances.values().cloned().collect();
+            for inst in instances {
+                let g = lock(&inst);
+                out.push(InstanceInfo {
+                    id: g.id,
+                    pid: d.ctx.pid.to_string(),
+                    status: format!("{:?}", g.status),
+                });
+            }
+        }
+        out.sort_by_key(|i| i.id);
+        out
     }
 
     /// Number of live instances of a process version (for tests and metrics).
