@@ -168,6 +168,14 @@ impl Management {
     }
 }
 
+/// The value of query parameter `name`, if present.
+fn query_param<'r>(req: &'r HttpRequest, name: &str) -> Option<&'r str> {
+    req.query.as_deref()?.split('&').find_map(|kv| {
+        let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+        (k == name).then_some(v)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -179,12 +187,4 @@ mod tests {
         assert!(!token_matches("secret1", "secret"));
         assert!(!token_matches("", "secret"));
     }
-}
-
-/// The value of query parameter `name`, if present.
-fn query_param<'r>(req: &'r HttpRequest, name: &str) -> Option<&'r str> {
-    req.query.as_deref()?.split('&').find_map(|kv| {
-        let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-        (k == name).then_some(v)
-    })
 }
