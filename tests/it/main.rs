@@ -5,5 +5,6 @@ mod deploy;
 mod mgmt;
 mod runtime;
 mod samples;
+mod samples_run;
 mod support;
 mod upload;
