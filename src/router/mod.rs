@@ -293,9 +293,37 @@ impl Router {
         message: Element,
         mex: Option<MexId>,
     ) -> Result<(), String> {
-        let matched = {
+        let creates = d.active && starts(&d.ctx, &key);
+        let expires = self.now_ms() + self.inner.config.early_message_timeout.as_millis() as Millis;
+        // Matching and parking happen under one lock, so a subscription added by a concurrent
+        // step is either seen here or sees the parked message (after_step).
+        let (matched, message) = {
             let mut r = lock(&d.routing);
-            r.index.claim(&d.ctx, &key, &message)
+            match r.index.claim(&d.ctx, &key, &message) {
+                Some(m) => (Some(m), Some(message)),
+                None if creates => (None, Some(message)),
+                None => {
+                    r.early.push(Early {
+                        key: key.clone(),
+                        message,
+                        mex,
+                        expires,
+                    });
+                    (None, None)
+                }
+            }
+        };
+        let Some(message) = message else {
+            // Kept for a receive to come (DESIGN decision 3).
+            self.correlation_event(d, None, &key, mex, Vec::new(), false);
+            let router = self.clone();
+            let d2 = d.clone();
+            let timeout = self.inner.config.early_message_timeout;
+            tokio::spawn(async move {
+                tokio::time::sleep(timeout).await;
+                router.expire_early(&d2);
+            });
+            return Ok(());
         };
         if let Some((inst, sub, keys)) = matched {
             self.correlation_event(d, Some(inst), &key, mex, keys, true);
@@ -310,7 +338,7 @@ impl Router {
             );
             return Ok(());
         }
-        if d.active && starts(&d.ctx, &key) {
+        {
             let id = self.inner.next_instance.fetch_add(1, Ordering::Relaxed);
             let inst = Arc::new(Mutex::new(new_instance(id)));
             lock(&d.routing).instances.insert(id, inst.clone());
@@ -372,25 +400,8 @@ impl Router {
             let follow = self.after_step(d, id, &mut fx);
             self.apply(d, id, fx);
             self.run_follow(d, follow);
-            return Ok(());
+            Ok(())
         }
-        // Keep it for a receive to come (DESIGN decision 3).
-        self.correlation_event(d, None, &key, mex, Vec::new(), false);
-        let expires = self.now_ms() + self.inner.config.early_message_timeout.as_millis() as Millis;
-        lock(&d.routing).early.push(Early {
-            key,
-            message,
-            mex,
-            expires,
-        });
-        let router = self.clone();
-        let d2 = d.clone();
-        let timeout = self.inner.config.early_message_timeout;
-        tokio::spawn(async move {
-            tokio::time::sleep(timeout).await;
-            router.expire_early(&d2);
-        });
-        Ok(())
     }
 
     /// CorrelationMatch / CorrelationNoMatch for an inbound message.

@@ -129,6 +129,8 @@ pub struct Effects {
 enum Work {
     Start(TaskId),
     Done(TaskId, Outcome),
+    /// Enable the process's event handlers (after the instance's first message).
+    EnableProcessEvents(TaskId, FrameId),
 }
 
 /// Executes steps of one instance of one process.
@@ -426,6 +428,15 @@ impl Exec<'_> {
             match work {
                 Work::Start(task) => self.start(task),
                 Work::Done(task, outcome) => self.done(task, outcome),
+                Work::EnableProcessEvents(root, frame) => {
+                    let open = matches!(
+                        self.inst.tasks.get(&root).map(|t| &t.run),
+                        Some(Run::Scope(r)) if r.events_open && r.phase == ScopePhase::Body
+                    );
+                    if open {
+                        self.enable_event_handlers(root, frame, ScopeId::PROCESS);
+                    }
+                }
             }
         }
     }
@@ -1039,35 +1050,10 @@ impl Exec<'_> {
                 return;
             }
         }
-        // Event handlers.
-        for (i, ev) in decl.on_events.iter().enumerate() {
-            if let Err(f) =
-                self.subscribe(id, frame, &ev.inbound, SubscriptionKind::OnEvent(i), false)
-            {
-                self.cancel_waits(id);
-                self.finish(id, Outcome::Faulted(f));
-                return;
-            }
-        }
-        for (i, alarm) in decl.on_alarms.iter().enumerate() {
-            let r = self.with_vars(frame, scope_id, |env, vars| {
-                if alarm.timing.for_expr.is_none() && alarm.timing.until_expr.is_none() {
-                    match alarm.repeat_every {
-                        Some(e) => data::eval_duration(env, vars, e).map(|d| env.now + d),
-                        None => Ok(env.now),
-                    }
-                } else {
-                    data::eval_deadline(env, vars, &alarm.timing)
-                }
-            });
-            match r {
-                Ok(at) => self.arm(id, AlarmKind::Event(i), at),
-                Err(f) => {
-                    self.cancel_waits(id);
-                    self.finish(id, Outcome::Faulted(f));
-                    return;
-                }
-            }
+        // Event handlers; the process's own are enabled once its first message has created
+        // the instance (WS-BPEL 2.0 §12.7), so they can correlate on what it initiated.
+        if id != self.inst.root && !self.enable_event_handlers(id, frame, scope_id) {
+            return;
         }
         let body = match decl.kind {
             ScopeKind::Invoke => None,
@@ -1096,6 +1082,42 @@ impl Exec<'_> {
             }
             None => self.scope_body_done(id),
         }
+    }
+
+    /// Subscribes the onEvent handlers and arms the onAlarm handlers of scope task `id`; false
+    /// (and the scope faulted) when one cannot be set up.
+    fn enable_event_handlers(&mut self, id: TaskId, frame: FrameId, scope_id: ScopeId) -> bool {
+        let decl = self.ctx.process.scope(scope_id);
+        for (i, ev) in decl.on_events.iter().enumerate() {
+            if let Err(f) =
+                self.subscribe(id, frame, &ev.inbound, SubscriptionKind::OnEvent(i), false)
+            {
+                self.cancel_waits(id);
+                self.finish(id, Outcome::Faulted(f));
+                return false;
+            }
+        }
+        for (i, alarm) in decl.on_alarms.iter().enumerate() {
+            let r = self.with_vars(frame, scope_id, |env, vars| {
+                if alarm.timing.for_expr.is_none() && alarm.timing.until_expr.is_none() {
+                    match alarm.repeat_every {
+                        Some(e) => data::eval_duration(env, vars, e).map(|d| env.now + d),
+                        None => Ok(env.now),
+                    }
+                } else {
+                    data::eval_deadline(env, vars, &alarm.timing)
+                }
+            });
+            match r {
+                Ok(at) => self.arm(id, AlarmKind::Event(i), at),
+                Err(f) => {
+                    self.cancel_waits(id);
+                    self.finish(id, Outcome::Faulted(f));
+                    return false;
+                }
+            }
+        }
+        true
     }
 
     /// The body of scope task `id` completed: close its event handlers; complete once no event
@@ -1651,7 +1673,14 @@ impl Exec<'_> {
         let Some(task) = self.inst.tasks.get(&sub.task).cloned() else {
             return;
         };
+        let first_message = !self.inst.started;
         self.inst.started = true;
+        if first_message {
+            let root = self.inst.root;
+            let root_frame = self.task_frame(root).unwrap_or(0);
+            self.queue
+                .push_back(Work::EnableProcessEvents(root, root_frame));
+        }
         let node = if task.activity == ROOT_ACTIVITY {
             None
         } else {
