@@ -1012,6 +1012,11 @@ impl<'a> Lowerer<'a> {
                         operations.push(model::AssignOperation::Copy(model::Copy {
                             keep_src_element_name: c.keep_src_element_name,
                             ignore_missing_from_data: c.ignore_missing_from_data,
+                            insert_missing_to_data: ode_flag(&c.foreign_attrs, "insertMissingToData"),
+                            ignore_uninitialized_from_variable: ode_flag(
+                                &c.foreign_attrs,
+                                "ignoreUninitializedFromVariable",
+                            ),
                             from,
                             to,
                             pos: c.pos,
@@ -1037,7 +1042,7 @@ impl<'a> Lowerer<'a> {
                 query,
             } => FromSpec::Variable {
                 variable: self.variable(scope, variable, f.pos),
-                part: part.clone(),
+                part: part.clone().or_else(|| ode_attr(&f.foreign_attrs, "header")),
                 query: query.as_ref().map(|q| self.expr(q, ExprKind::Query)),
             },
             ast::FromSpec::PartnerLink {
@@ -1089,7 +1094,9 @@ impl<'a> Lowerer<'a> {
                 query,
             } => ToSpec::Variable {
                 variable: self.variable(scope, variable, t.pos),
-                part: part.clone(),
+                // ODE's `header="name"` addresses a SOAP header part of a message variable,
+                // which the data layer keeps as one more (element-holding) part.
+                part: part.clone().or_else(|| ode_attr(&t.foreign_attrs, "header")),
                 query: query.as_ref().map(|q| self.expr(q, ExprKind::Query)),
             },
             ast::ToSpec::PartnerLink { partner_link } => ToSpec::PartnerLink {
@@ -1425,3 +1432,18 @@ impl<'a> Lowerer<'a> {
 
 #[cfg(test)]
 mod tests;
+
+/// The value of Apache ODE's unqualified extension attribute `name` (kept among the foreign
+/// attributes by the parser).
+fn ode_attr(attrs: &[(QName, String)], name: &str) -> Option<String> {
+    attrs
+        .iter()
+        .find(|(q, _)| q.ns.is_empty() && q.local == name)
+        .map(|(_, v)| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+/// An ODE yes/no extension attribute (`insertMissingToData="yes"`).
+fn ode_flag(attrs: &[(QName, String)], name: &str) -> bool {
+    matches!(ode_attr(attrs, name).as_deref(), Some("yes" | "true"))
+}

@@ -237,6 +237,14 @@ pub struct Copy {
     pub keep_src_element_name: bool,
     /// `ignoreMissingFromData="yes"`.
     pub ignore_missing_from_data: bool,
+    /// Apache ODE's `insertMissingToData="yes"`: a to-spec path that selects nothing is
+    /// created (its missing steps inserted) instead of failing.
+    #[serde(default)]
+    pub insert_missing_to_data: bool,
+    /// Apache ODE's `ignoreUninitializedFromVariable="yes"`: a from-spec reading an
+    /// uninitialised variable skips the copy instead of faulting.
+    #[serde(default)]
+    pub ignore_uninitialized_from_variable: bool,
     /// Source.
     pub from: FromSpec,
     /// Destination.

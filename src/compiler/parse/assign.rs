@@ -170,7 +170,7 @@ impl Parser<'_> {
             self.warn(
                 el.pos,
                 format!(
-                    "attribute 'query' on <{}> is the BPEL4WS 1.1 spelling: use a <query> child",
+                    "attribute 'query' on <{}> is the BPEL4WS 1.1 spelling and is ignored in WS-BPEL 2.0 (as Apache ODE does): use a <query> child",
                     el.name.local
                 ),
             );
@@ -181,7 +181,13 @@ impl Parser<'_> {
             property: self.optional(el, "property"),
             partner_link: self.optional(el, "partnerLink"),
             endpoint_reference: self.optional(el, "endpointReference"),
-            query: self.expr_attr(el, "query"),
+            // WS-BPEL 2.0 has no `query` attribute; Apache ODE's 2.0 model never reads it, so
+            // processes written against ODE carry stale ones (even with undeclared prefixes).
+            query: if self.is20() {
+                None
+            } else {
+                self.expr_attr(el, "query")
+            },
             expression: if self.legacy() {
                 self.expr_attr(el, "expression")
             } else {

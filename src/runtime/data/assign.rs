@@ -4,12 +4,12 @@
 use bpelgate_wsdl::{Element, Node, QName};
 
 use super::Env;
-use super::eval::{Trees, evaluate, expr_decl, var_node};
+use super::eval::{Trees, evaluate, evaluate_query, expr_decl, var_node};
 use super::ode::detached_element;
 use super::property;
-use super::store::{Store, accessor_index, first_element_index};
+use super::store::{PartShape, Store, accessor_index, first_element_index, message_part_shape};
 use crate::model::{Copy, EndpointRole, FromSpec, PartnerLinkId, ToSpec, VarType, VariableId};
-use crate::runtime::fault::Fault;
+use crate::runtime::fault::{BPEL_NS, Fault};
 use crate::xpath::ast::PathStart;
 use crate::xpath::value::{element_at, element_at_mut};
 use crate::xpath::{Context, Expr, NodeKind, NodeRef, Value};
@@ -55,6 +55,9 @@ enum Target {
     },
     /// A whole message variable.
     Message { var: VariableId, ty: QName },
+    /// The accessor of a header part that holds no element yet: an element copied here
+    /// becomes the header element.
+    Accessor { var: VariableId, path: Vec<usize> },
     /// A partner link's partnerRole endpoint.
     PartnerLink(PartnerLinkId),
 }
@@ -85,30 +88,42 @@ fn uninitialized(env: &Env<'_>, var: VariableId) -> Fault {
     )
 }
 
-/// Runs one copy against the store; `Ok` without a write when `ignoreMissingFromData` applies.
+/// Runs one copy against the store; `Ok` without a write when `ignoreMissingFromData` (or
+/// ODE's `ignoreUninitializedFromVariable`) applies.
 pub(super) fn copy(env: &Env<'_>, store: &mut Store<'_>, c: &Copy) -> Result<(), Fault> {
-    let Some(src) = from_value(env, store, &c.from, c.ignore_missing_from_data)? else {
-        return Ok(());
+    let src = match from_value(env, store, &c.from, c.ignore_missing_from_data) {
+        Ok(Some(src)) => src,
+        Ok(None) => return Ok(()),
+        Err(f)
+            if c.ignore_uninitialized_from_variable
+                && f.name == QName::new(BPEL_NS, "uninitializedVariable") =>
+        {
+            return Ok(());
+        }
+        Err(f) => return Err(f),
     };
-    let target = to_target(env, store, &c.to)?;
+    let target = to_target(env, store, &c.to, c.insert_missing_to_data)?;
     apply(env, store, target, src, c.keep_src_element_name)
 }
 
 /// The path from a message variable's root to the value of `part` (the part's element for
-/// element parts, the accessor for type parts), `None` when the part is not initialised.
+/// element parts and header parts, the accessor for type parts), `None` when the part is not
+/// initialised.
 fn read_part_path(env: &Env<'_>, root: &Element, ty: &VarType, part: &str) -> Option<Vec<usize>> {
     let i = accessor_index(root, part)?;
     let mut path = vec![i];
-    let element_part = match ty {
-        VarType::MessageType(mt) => env
-            .wsdl
-            .message(mt)
-            .and_then(|m| m.part(part))
-            .is_some_and(|p| matches!(p.kind, bpelgate_wsdl::wsdl::PartKind::Element(_))),
-        _ => false,
+    let shape = match ty {
+        VarType::MessageType(mt) => message_part_shape(env, mt, part),
+        _ => PartShape::Type,
     };
-    if element_part {
-        path.push(first_element_index(element_at(root, &path)?)?);
+    match shape {
+        PartShape::Element(_) => path.push(first_element_index(element_at(root, &path)?)?),
+        PartShape::Header => {
+            if let Some(j) = element_at(root, &path).and_then(first_element_index) {
+                path.push(j);
+            }
+        }
+        PartShape::Type => {}
     }
     Some(path)
 }
@@ -153,7 +168,7 @@ pub(super) fn from_value(
                 (Some(q), _, _) => {
                     let node = var_node(&trees, var, root, &base)
                         .ok_or_else(|| selection_failure("the part has no value"))?;
-                    let v = evaluate(env, store, &trees, *q, &Context::at(node))?;
+                    let v = evaluate_query(env, store, &trees, *q, node)?;
                     one_source(v, ignore_missing, "the from-spec query")
                 }
             }
@@ -291,14 +306,27 @@ fn head_var(e: &Expr) -> Option<&crate::xpath::VarRef> {
 }
 
 /// Resolves a to-spec to the location it writes, creating the skeleton of an uninitialised
-/// variable (and a missing part) first.
-fn to_target(env: &Env<'_>, store: &mut Store<'_>, to: &ToSpec) -> Result<Target, Fault> {
+/// variable (and a missing part) first. With ODE's `insertMissingToData`, a path of plain
+/// child/attribute name steps that selects nothing is created and selected.
+fn to_target(
+    env: &Env<'_>,
+    store: &mut Store<'_>,
+    to: &ToSpec,
+    insert_missing: bool,
+) -> Result<Target, Fault> {
     match to {
         ToSpec::Variable {
             variable,
             part,
             query,
-        } => variable_target(env, store, *variable, part.as_deref(), *query),
+        } => variable_target(
+            env,
+            store,
+            *variable,
+            part.as_deref(),
+            *query,
+            insert_missing,
+        ),
         ToSpec::PartnerLink { partner_link } => Ok(Target::PartnerLink(*partner_link)),
         ToSpec::Property { variable, property } => {
             let var = *variable;
@@ -311,6 +339,7 @@ fn to_target(env: &Env<'_>, store: &mut Store<'_>, to: &ToSpec) -> Result<Target
         }
         ToSpec::Expression(id) => {
             let decl = expr_decl(env, *id)?;
+            let mut insert_at = None;
             if let Some(c) = &decl.compiled {
                 let head =
                     head_var(&c.expr).filter(|v| v.name.ns.as_deref().unwrap_or("").is_empty());
@@ -320,19 +349,55 @@ fn to_target(env: &Env<'_>, store: &mut Store<'_>, to: &ToSpec) -> Result<Target
                     if matches!(c.expr, Expr::Var(_)) {
                         // `$v` / `$v.part` is the variable itself, whatever its type (a simple
                         // typed one evaluates to an atomic value, which is no location).
-                        return variable_target(env, store, var, v.part.as_deref(), None);
+                        return variable_target(
+                            env,
+                            store,
+                            var,
+                            v.part.as_deref(),
+                            None,
+                            insert_missing,
+                        );
                     }
-                    match &v.part {
+                    let base = match v.part.as_deref().filter(|p| !p.is_empty()) {
                         Some(p) if matches!(var_type(env, var)?, VarType::MessageType(_)) => {
-                            store.ensure_part(env, var, p);
+                            store.ensure_part(env, var, p)
                         }
-                        _ => store.ensure(env, var),
+                        _ => {
+                            store.ensure(env, var);
+                            Vec::new()
+                        }
+                    };
+                    if let Expr::Path {
+                        start: PathStart::Expr(_),
+                        steps,
+                    } = &c.expr
+                    {
+                        insert_at = Some((var, base, steps.as_slice()));
                     }
                 }
             }
+            let found = {
+                let trees = Trees::default();
+                let v = evaluate(env, store, &trees, *id, &Context::none())?;
+                match v {
+                    Value::Nodes(n) if n.is_empty() && insert_missing && insert_at.is_some() => {
+                        None
+                    }
+                    Value::Nodes(n) => Some(single_target(&trees, &n, "the to-spec expression")),
+                    other => Some(Err(selection_failure(format!(
+                        "the to-spec expression yields a {}, not a node",
+                        other.type_name()
+                    )))),
+                }
+            };
+            if let Some(t) = found {
+                return t;
+            }
+            if let Some((var, base, steps)) = insert_at {
+                insert_path(env, store, var, &base, steps, false);
+            }
             let trees = Trees::default();
-            let v = evaluate(env, store, &trees, *id, &Context::none())?;
-            match v {
+            match evaluate(env, store, &trees, *id, &Context::none())? {
                 Value::Nodes(n) => single_target(&trees, &n, "the to-spec expression"),
                 other => Err(selection_failure(format!(
                     "the to-spec expression yields a {}, not a node",
@@ -349,8 +414,10 @@ fn variable_target(
     var: VariableId,
     part: Option<&str>,
     query: Option<crate::model::ExprId>,
+    insert_missing: bool,
 ) -> Result<Target, Fault> {
     let ty = var_type(env, var)?;
+    let part = part.filter(|p| !p.is_empty());
     let base = match (part, ty) {
         (Some(p), VarType::MessageType(_)) => store.ensure_part(env, var, p),
         (Some(p), _) => {
@@ -371,24 +438,132 @@ fn variable_target(
                 ty: mt.clone(),
             });
         }
+        if let (Some(p), [_]) = (part, base.as_slice())
+            && crate::runtime::data::store::part_shape(env, var, p) == PartShape::Header
+        {
+            return Ok(Target::Accessor { var, path: base });
+        }
         return Ok(Target::Node {
             var,
             path: base,
             kind: NodeKind::Element,
         });
     };
+    let first = query_target(env, store, var, &base, q)?;
+    match first {
+        Ok(t) => Ok(t),
+        Err(empty_fault) if insert_missing => {
+            let decl = expr_decl(env, q)?;
+            let Some(Expr::Path { start, steps }) = decl.compiled.as_ref().map(|c| &c.expr) else {
+                return Err(empty_fault);
+            };
+            let absolute = match start {
+                PathStart::Context => false,
+                PathStart::Root => true,
+                PathStart::Expr(_) => return Err(empty_fault),
+            };
+            if !insert_path(env, store, var, &base, steps, absolute) {
+                return Err(empty_fault);
+            }
+            query_target(env, store, var, &base, q)?
+        }
+        Err(f) => Err(f),
+    }
+}
+
+/// Evaluates a to-spec query on the value at `base`: the target, or (inner `Err`) the
+/// selection failure of a query that selects nothing, so that the caller may insert it.
+fn query_target(
+    env: &Env<'_>,
+    store: &Store<'_>,
+    var: VariableId,
+    base: &[usize],
+    q: crate::model::ExprId,
+) -> Result<Result<Target, Fault>, Fault> {
     let trees = Trees::default();
     let root = store.get(var).ok_or_else(|| uninitialized(env, var))?;
-    let node = var_node(&trees, var, root, &base)
+    let node = var_node(&trees, var, root, base)
         .ok_or_else(|| selection_failure("the part has no value"))?;
-    let v = evaluate(env, store, &trees, q, &Context::at(node))?;
-    match v {
-        Value::Nodes(n) => single_target(&trees, &n, "the to-spec query"),
+    match evaluate_query(env, store, &trees, q, node)? {
+        Value::Nodes(n) if n.is_empty() => Ok(Err(selection_failure(
+            "the to-spec query selects 0 nodes, not one",
+        ))),
+        Value::Nodes(n) => single_target(&trees, &n, "the to-spec query").map(Ok),
         other => Err(selection_failure(format!(
             "the to-spec query yields a {}, not a node",
             other.type_name()
         ))),
     }
+}
+
+/// Creates the nodes a path of plain name steps (`a/p:b/@c`, `child::a`) selects below the
+/// element at `base` of `var`, reusing the first existing match of each step (Apache ODE's
+/// `insertMissingToData`). An `absolute` path may name the element at `base` first, as a
+/// document root's only child. False (nothing changed) for any other path shape.
+fn insert_path(
+    env: &Env<'_>,
+    store: &mut Store<'_>,
+    var: VariableId,
+    base: &[usize],
+    steps: &[crate::xpath::ast::Step],
+    absolute: bool,
+) -> bool {
+    use crate::xpath::ast::{Axis, NodeTest, Step};
+    let mut names = Vec::with_capacity(steps.len());
+    for (i, s) in steps.iter().enumerate() {
+        match s {
+            Step::Axis {
+                axis: axis @ (Axis::Child | Axis::Attribute),
+                test: NodeTest::Name(n),
+                predicates,
+            } if predicates.is_empty() && (*axis == Axis::Child || i + 1 == steps.len()) => {
+                names.push((*axis == Axis::Attribute, n));
+            }
+            _ => return false,
+        }
+    }
+    let root = store.get_mut(env, var);
+    let Some(mut cur) = element_at_mut(root, base) else {
+        return false;
+    };
+    let mut names = names.as_slice();
+    if absolute
+        && let Some(((false, n), rest)) = names.split_first()
+        && n.qname() == cur.name
+    {
+        names = rest;
+    }
+    for (attr, n) in names {
+        let q = n.qname();
+        if *attr {
+            if !cur.attrs.iter().any(|a| a.name == q) {
+                cur.attrs.push(bpelgate_wsdl::xml::Attr {
+                    name: q,
+                    prefix: n.prefix.clone(),
+                    value: String::new(),
+                });
+            }
+            return true;
+        }
+        let idx = cur
+            .children
+            .iter()
+            .position(|c| matches!(c, Node::Element(e) if e.name == q));
+        let idx = match idx {
+            Some(i) => i,
+            None => {
+                let mut e = Element::new(q);
+                e.prefix = n.prefix.clone();
+                cur.children.push(Node::Element(e));
+                cur.children.len() - 1
+            }
+        };
+        cur = match cur.children.get_mut(idx) {
+            Some(Node::Element(e)) => e,
+            _ => return false,
+        };
+    }
+    true
 }
 
 fn single_target(trees: &Trees, nodes: &[NodeRef<'_>], what: &str) -> Result<Target, Fault> {
@@ -441,6 +616,22 @@ fn apply(
                 var_name(env, var)
             ))),
         },
+        Target::Accessor { var, path } => {
+            let root = store.get_mut(env, var);
+            let acc = element_at_mut(root, &path)
+                .ok_or_else(|| selection_failure("the to-spec location no longer exists"))?;
+            match src {
+                Src::Element(e) => acc.children = vec![Node::Element(e)],
+                Src::Text(t) => acc.children = vec![Node::Text(t)],
+                Src::Message { .. } => {
+                    return Err(mismatch(format!(
+                        "a whole message cannot be copied into a header of variable {}",
+                        var_name(env, var)
+                    )));
+                }
+            }
+            Ok(())
+        }
         Target::Node { var, path, kind } => {
             if matches!(src, Src::Message { .. }) {
                 return Err(mismatch(format!(

@@ -16,10 +16,12 @@ use crate::runtime::fault::{BPEL_NS, Fault};
 use crate::xpath::functions::{
     BPEL11_NS, BPEL20_DRAFT_NS, BPEL20_NS, ODE_EXT_NS, XPATH_DATATYPES_NS,
 };
+use crate::xpath::ast::PathStart;
 use crate::xpath::value::element_at;
+use crate::xpath::xdm::{self, AtomicType};
 use crate::xpath::{
-    self, Compiled, Context, ErrorKind, Language, NodeKind, NodeRef, Resolver, Tree, Value,
-    XPathError,
+    self, Atomic, Compiled, Context, ErrorKind, Item, Language, NodeKind, NodeRef, Resolver,
+    Sequence, Tree, Value, XPathError, value_to_sequence,
 };
 
 const XSD_NS: &str = "http://www.w3.org/2001/XMLSchema";
@@ -115,6 +117,51 @@ pub(super) fn evaluate<'a>(
     xpath::eval(c, ctx, &res).map_err(|e| fault_of(&e, &decl.text))
 }
 
+/// Evaluates query `id` (a from/to `<query>`) on `node`. A query written as an absolute path
+/// that selects nothing from the document root is retried relative to `node`: Apache ODE
+/// processes write `/corr1` (propertyAlias) or `query="/template"` for a child of the part,
+/// while BPEL4WS-style queries name the part element first (`/tns:order/tns:id`); both work.
+pub(super) fn evaluate_query<'a>(
+    env: &Env<'_>,
+    store: &'a Store<'a>,
+    trees: &Trees,
+    id: ExprId,
+    node: NodeRef<'a>,
+) -> Result<Value<'a>, Fault> {
+    let ctx = Context::at(node);
+    let v = evaluate(env, store, trees, id, &ctx)?;
+    if matches!(&v, Value::Nodes(n) if n.is_empty()) {
+        let decl = expr_decl(env, id)?;
+        if let Some(rel) = decl.compiled.as_ref().and_then(relative_of_absolute) {
+            let res = Res {
+                env,
+                store,
+                ns: &decl.ns,
+                trees,
+            };
+            return xpath::eval(&rel, &ctx, &res).map_err(|e| fault_of(&e, &decl.text));
+        }
+    }
+    Ok(v)
+}
+
+/// `/a/b` as the relative path `a/b`; `None` for anything else.
+pub(super) fn relative_of_absolute(c: &Compiled) -> Option<Compiled> {
+    match &c.expr {
+        xpath::Expr::Path {
+            start: PathStart::Root,
+            steps,
+        } if !steps.is_empty() => Some(Compiled {
+            lang: c.lang,
+            expr: xpath::Expr::Path {
+                start: PathStart::Context,
+                steps: steps.clone(),
+            },
+        }),
+        _ => None,
+    }
+}
+
 /// A BPEL fault for an XPath error: resolver-raised faults keep their name, uninitialised
 /// variables are `bpel:uninitializedVariable`, everything else `bpel:subLanguageExecutionFault`.
 pub(super) fn fault_of(err: &XPathError, text: &str) -> Fault {
@@ -144,17 +191,14 @@ pub(super) fn xstd(local: &str, msg: impl Into<String>) -> XPathError {
     XPathError::fault(QName::new(BPEL_NS, local), msg)
 }
 
-/// The primitive built-in type behind a simple type, `None` for complex types (and types
-/// the WSDL set does not know, treated as complex: their value is the wrapper element).
-pub(super) fn simple_primitive(wsdl: &WsdlSet, ty: &QName) -> Option<QName> {
+/// The nearest built-in type of a simple type (`xsd:int` for a restriction of `xsd:int`),
+/// `None` for complex and unknown types.
+pub(super) fn simple_builtin(wsdl: &WsdlSet, ty: &QName) -> Option<QName> {
     let mut cur = ty.clone();
     // Derivation chains are short; the bound stops a cyclic schema.
     for _ in 0..64 {
         if is_builtin(&cur) {
-            if cur.local == "anyType" {
-                return None;
-            }
-            return Some(builtin_primitive(&cur).unwrap_or_else(|| QName::new(XSD_NS, "string")));
+            return (cur.local != "anyType").then_some(cur);
         }
         match wsdl.type_def(&cur)? {
             TypeDef::Simple(st) => match &st.variety {
@@ -168,6 +212,28 @@ pub(super) fn simple_primitive(wsdl: &WsdlSet, ty: &QName) -> Option<QName> {
         }
     }
     None
+}
+
+/// The XPath 2.0 value of simple-typed text, as Apache ODE hands it to Saxon: an atomic
+/// value of the declared built-in type, or the empty sequence when the text is not a value
+/// of that type (an `xsd:date` variable holding `''`). String-like types (and the
+/// QName/NOTATION types, which would need the namespace context of the text) stay
+/// `xs:untypedAtomic`, which is what a node's text would be, so that a string variable
+/// holding digits still compares and computes as a number.
+pub(super) fn typed_atomic<'a>(builtin: &QName, text: String) -> Sequence<'a> {
+    let Some(t) = xdm::type_by_name(&builtin.local) else {
+        return vec![Item::Atomic(Atomic::Untyped(text))];
+    };
+    if matches!(
+        t.base,
+        AtomicType::String | AtomicType::Untyped | AtomicType::AnyUri | AtomicType::QName
+    ) {
+        return vec![Item::Atomic(Atomic::Untyped(text))];
+    }
+    match Atomic::Untyped(text).cast(&t) {
+        Ok(a) => vec![Item::Atomic(a)],
+        Err(_) => Vec::new(),
+    }
 }
 
 /// The XPath value of simple-typed text: number, boolean or string per the primitive type.
@@ -291,36 +357,60 @@ impl<'a> Res<'_, 'a> {
         };
         let i = accessor_index(root, part).ok_or_else(uninit)?;
         let mut path = vec![i];
-        if let Some(PartKind::Element(_)) = kind {
-            let acc = element_at(root, &path).ok_or_else(uninit)?;
-            path.push(first_element_index(acc).ok_or_else(uninit)?);
+        let acc = element_at(root, &path).ok_or_else(uninit)?;
+        match kind {
+            Some(PartKind::Element(_)) => path.push(first_element_index(acc).ok_or_else(uninit)?),
+            // A part the message does not declare is an ODE header part holding an element.
+            None if self.env.wsdl.message(mt).is_some() => {
+                if let Some(j) = first_element_index(acc) {
+                    path.push(j);
+                }
+            }
+            _ => {}
         }
         Ok((path, kind))
     }
 
-    /// `$name` / `$name.part` per WS-BPEL 2.0 §8.2.2.
-    fn variable_value(&self, name: &str, part: Option<&str>) -> Result<Value<'a>, XPathError> {
+    /// `$name` / `$name.part` per WS-BPEL 2.0 §8.2.2: the node, or the simple type and text
+    /// of a simple-typed variable or part. An empty part name (`$msg.` as ODE accepts it in
+    /// `$msg./a/b`) is the whole message.
+    fn variable_parts(
+        &self,
+        name: &str,
+        part: Option<&str>,
+    ) -> Result<Result<Value<'a>, (QName, String)>, XPathError> {
         let (var, decl) = self.find(name)?;
         let root = self.value(var)?;
-        match (&decl.ty, part) {
+        match (&decl.ty, part.filter(|p| !p.is_empty())) {
             (_, Some(p)) => {
                 let (path, kind) = self.part_path(decl, root, p)?;
                 if let Some(PartKind::Type(t)) = &kind
-                    && let Some(prim) = simple_primitive(self.env.wsdl, t)
+                    && let Some(builtin) = simple_builtin(self.env.wsdl, t)
                 {
                     let text = element_at(root, &path)
                         .map(Element::text)
                         .unwrap_or_default();
-                    return Ok(atomic(&prim, text));
+                    return Ok(Err((builtin, text)));
                 }
-                Ok(self.node(var, root, &path))
+                Ok(Ok(self.node(var, root, &path)))
             }
-            (VarType::Type(t), None) => match simple_primitive(self.env.wsdl, t) {
-                Some(prim) => Ok(atomic(&prim, root.text())),
-                None => Ok(self.node(var, root, &[])),
+            (VarType::Type(t), None) => match simple_builtin(self.env.wsdl, t) {
+                Some(builtin) => Ok(Err((builtin, root.text()))),
+                None => Ok(Ok(self.node(var, root, &[]))),
             },
-            _ => Ok(self.node(var, root, &[])),
+            _ => Ok(Ok(self.node(var, root, &[]))),
         }
+    }
+
+    /// `$name` / `$name.part` for XPath 1.0: a simple value is a number, boolean or string.
+    fn variable_value(&self, name: &str, part: Option<&str>) -> Result<Value<'a>, XPathError> {
+        Ok(match self.variable_parts(name, part)? {
+            Ok(v) => v,
+            Err((builtin, text)) => {
+                let prim = builtin_primitive(&builtin).unwrap_or(builtin);
+                atomic(&prim, text)
+            }
+        })
     }
 
     fn ode_variable(&self, local: &str) -> Result<Value<'a>, XPathError> {
@@ -467,6 +557,19 @@ impl<'a> Resolver<'a> for Res<'_, 'a> {
             return Ok(Value::Boolean(status));
         }
         self.variable_value(&name.local, part)
+    }
+
+    /// As [`Resolver::variable`], but a simple-typed variable or part is a typed atomic value
+    /// (XPath 2.0 and XQuery see `xs:date` arithmetic, `xs:int` integers …).
+    fn variable_seq(&self, name: &QName, part: Option<&str>) -> Result<Sequence<'a>, XPathError> {
+        if !name.ns.is_empty() || (part.is_none() && self.store.link_status(&name.local).is_some())
+        {
+            return self.variable(name, part).map(value_to_sequence);
+        }
+        Ok(match self.variable_parts(&name.local, part)? {
+            Ok(v) => value_to_sequence(v),
+            Err((builtin, text)) => typed_atomic(&builtin, text),
+        })
     }
 
     fn function(

@@ -229,6 +229,8 @@ pub fn init_variable(
     let copy = crate::model::Copy {
         keep_src_element_name: false,
         ignore_missing_from_data: false,
+        insert_missing_to_data: false,
+        ignore_uninitialized_from_variable: false,
         from: from.clone(),
         to: ToSpec::Variable {
             variable: var,

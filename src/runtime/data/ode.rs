@@ -394,8 +394,13 @@ fn process_property<'a>(res: &Res<'_, 'a>, args: &[Value<'a>]) -> Result<Value<'
     Ok(Value::Nodes(children))
 }
 
-/// Expands `{name}` variables with percent-encoded values; an unbound variable becomes empty,
-/// or stays as written when `keep_unbound` (expand-template). `None` on an unclosed brace.
+/// Expands a URI template as Apache ODE does (the URI Template draft ODE implements,
+/// draft-gregorio-uritemplate-03): `{name}` and `{name=default}`, and the operator forms
+/// `{-opt|text|vars}`, `{-neg|text|vars}`, `{-prefix|text|var}`, `{-suffix|text|var}`,
+/// `{-join|sep|vars}` and `{-list|sep|var}`, with percent-encoded values (a value is never a
+/// list here, so `-list` expands its single value). An unbound variable without default expands to nothing, or, when `keep_unbound`
+/// (expand-template), the whole expression stays as written if none of its variables is
+/// bound. `None` on an unclosed brace or an unknown operator.
 pub(super) fn expand_template(
     template: &str,
     pairs: &[(String, String)],
@@ -406,9 +411,9 @@ pub(super) fn expand_template(
     while let Some(open) = rest.find('{') {
         out.push_str(&rest[..open]);
         let close = rest[open..].find('}')? + open;
-        let name = rest[open + 1..close].trim();
-        match pairs.iter().find(|(n, _)| n == name) {
-            Some((_, v)) => percent_encode(v, &mut out),
+        let expr = &rest[open + 1..close];
+        match expand_expression(expr, pairs)? {
+            Some(v) => out.push_str(&v),
             None if keep_unbound => out.push_str(&rest[open..=close]),
             None => {}
         }
@@ -419,6 +424,83 @@ pub(super) fn expand_template(
     }
     out.push_str(rest);
     Some(out)
+}
+
+/// One template variable: its name and default.
+struct TemplateVar<'t> {
+    name: &'t str,
+    default: Option<&'t str>,
+}
+
+impl TemplateVar<'_> {
+    fn parse(spec: &str) -> TemplateVar<'_> {
+        match spec.split_once('=') {
+            Some((n, d)) => TemplateVar {
+                name: n.trim(),
+                default: Some(d),
+            },
+            None => TemplateVar {
+                name: spec.trim(),
+                default: None,
+            },
+        }
+    }
+
+    /// The value (bound or default), `None` when neither.
+    fn value<'p>(&'p self, pairs: &'p [(String, String)]) -> Option<&'p str> {
+        pairs
+            .iter()
+            .find(|(n, _)| n == self.name)
+            .map(|(_, v)| v.as_str())
+            .or(self.default)
+    }
+}
+
+/// Expands the content of one `{…}`: `Some(None)` when no variable of it has a value (the
+/// caller decides between "" and keeping it), `None` for a malformed expression.
+fn expand_expression(expr: &str, pairs: &[(String, String)]) -> Option<Option<String>> {
+    let Some(op_form) = expr.strip_prefix('-') else {
+        let var = TemplateVar::parse(expr);
+        return Some(var.value(pairs).map(|v| {
+            let mut s = String::new();
+            percent_encode(v, &mut s);
+            s
+        }));
+    };
+    let mut fields = op_form.splitn(3, '|');
+    let (op, arg, vars) = (fields.next()?, fields.next()?, fields.next()?);
+    let vars: Vec<TemplateVar<'_>> = vars.split(',').map(TemplateVar::parse).collect();
+    let values: Vec<(&str, Option<&str>)> = vars
+        .iter()
+        .map(|v| (v.name, v.value(pairs).filter(|s| !s.is_empty())))
+        .collect();
+    let any = values.iter().any(|(_, v)| v.is_some());
+    let enc = |v: &str| {
+        let mut s = String::new();
+        percent_encode(v, &mut s);
+        s
+    };
+    let expanded = match op {
+        "opt" => any.then(|| arg.to_owned()),
+        "neg" => (!any).then(|| arg.to_owned()),
+        "prefix" => values.first()?.1.map(|v| format!("{arg}{}", enc(v))),
+        "suffix" => values.first()?.1.map(|v| format!("{}{arg}", enc(v))),
+        "join" => any.then(|| {
+            values
+                .iter()
+                .filter_map(|(n, v)| v.map(|v| format!("{n}={}", enc(v))))
+                .collect::<Vec<_>>()
+                .join(arg)
+        }),
+        "list" => values.first()?.1.map(enc),
+        _ => return None,
+    };
+    // `-neg` expands exactly when nothing is bound: it is never "unbound" itself.
+    Some(match (op, expanded) {
+        ("neg", e) => Some(e.unwrap_or_default()),
+        (_, None) if any => Some(String::new()),
+        (_, e) => e,
+    })
 }
 
 fn percent_encode(s: &str, out: &mut String) {
@@ -611,5 +693,32 @@ mod tests {
             Some("http://h/a%20b%2Fc/{missing}")
         );
         assert_eq!(expand_template("http://h/{id", &pairs, false), None);
+    }
+
+    #[test]
+    fn template_defaults_and_operators() {
+        let pairs = vec![
+            ("user".to_owned(), "bill".to_owned()),
+            ("tag".to_owned(), "ruby".to_owned()),
+        ];
+        let t = "http://example.com/{user}/{tag}/{a_missing_var}/{another_missing_var=but_with_a_default}";
+        assert_eq!(
+            expand_template(t, &pairs, true).as_deref(),
+            Some("http://example.com/bill/ruby/{a_missing_var}/but_with_a_default")
+        );
+        assert_eq!(
+            expand_template(t, &pairs, false).as_deref(),
+            Some("http://example.com/bill/ruby//but_with_a_default")
+        );
+        assert_eq!(
+            expand_template("/x{-opt|?|user,q}{-join|&|user,q,tag}{-neg|!|q}{-prefix|/|tag}{-suffix|.|user}", &pairs, false)
+                .as_deref(),
+            Some("/x?user=bill&tag=ruby!/rubybill.")
+        );
+        assert_eq!(
+            expand_template("/{-opt|?|q}", &pairs, true).as_deref(),
+            Some("/{-opt|?|q}")
+        );
+        assert_eq!(expand_template("/{-bogus|x|user}", &pairs, false), None);
     }
 }

@@ -5,6 +5,7 @@ use bpelgate_wsdl::wsdl::{AliasTarget, PartKind, PropertyAlias};
 use bpelgate_wsdl::{Element, QName};
 
 use super::Env;
+use super::eval::relative_of_absolute;
 use super::store::{accessor_index, first_element_index};
 use crate::model::VarType;
 use crate::runtime::fault::Fault;
@@ -100,7 +101,14 @@ pub(super) fn locate<'a>(
                 .join("; "),
         )
     })?;
-    xpath::eval_nodes(&c, &Context::at(node), &NoBindings).map_err(|e| sublang(e.to_string()))
+    let found = xpath::eval_nodes(&c, &Context::at(node.clone()), &NoBindings)
+        .map_err(|e| sublang(e.to_string()))?;
+    // ODE reads `/corr1` relative to the part, as from/to queries (see `evaluate_query`).
+    match relative_of_absolute(&c) {
+        Some(rel) if found.is_empty() => xpath::eval_nodes(&rel, &Context::at(node), &NoBindings)
+            .map_err(|e| sublang(e.to_string())),
+        _ => Ok(found),
+    }
 }
 
 fn describe(ty: &VarType) -> String {

@@ -89,9 +89,9 @@ impl<'v> Store<'v> {
 
     /// Makes sure the message variable `var` has the accessor of `part` and, for an element
     /// part, the part's element; returns the child-index path to the part's value (the
-    /// element for element parts, the accessor for type parts).
+    /// element for element parts and for header parts that hold one, else the accessor).
     pub(super) fn ensure_part(&mut self, env: &Env<'_>, var: VariableId, part: &str) -> Vec<usize> {
-        let element_part = part_element(env, var, part);
+        let shape = part_shape(env, var, part);
         let root = self.get_mut(env, var);
         let i = match accessor_index(root, part) {
             Some(i) => i,
@@ -102,17 +102,15 @@ impl<'v> Store<'v> {
             }
         };
         let mut path = vec![i];
-        if let Some(el_name) = element_part
-            && let Some(Node::Element(acc)) = root.children.get_mut(i)
-        {
-            let j = match first_element_index(acc) {
-                Some(j) => j,
-                None => {
+        if let Some(Node::Element(acc)) = root.children.get_mut(i) {
+            match (shape, first_element_index(acc)) {
+                (PartShape::Element(_) | PartShape::Header, Some(j)) => path.push(j),
+                (PartShape::Element(el_name), None) => {
                     acc.children.push(Node::Element(Element::new(el_name)));
-                    acc.children.len() - 1
+                    path.push(acc.children.len() - 1);
                 }
-            };
-            path.push(j);
+                _ => {}
+            }
         }
         path
     }
@@ -131,14 +129,36 @@ impl<'v> Store<'v> {
     }
 }
 
-/// The declared element of a message variable's part, when it is an element part.
-fn part_element(env: &Env<'_>, var: VariableId, part: &str) -> Option<QName> {
-    let VarType::MessageType(mt) = &env.process.variables.get(var.index())?.ty else {
-        return None;
+/// What a part of a message variable holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum PartShape {
+    /// An element part: the accessor holds this element.
+    Element(QName),
+    /// A type part (or a part of a message type the WSDL set does not know): the accessor
+    /// holds the value's content.
+    Type,
+    /// A part the message type does not declare: an Apache ODE header part (`header="h"`,
+    /// or a SOAP header of another message), whose accessor holds the header element.
+    Header,
+}
+
+/// The shape of `part` of message variable `var`.
+pub(super) fn part_shape(env: &Env<'_>, var: VariableId, part: &str) -> PartShape {
+    match env.process.variables.get(var.index()).map(|d| &d.ty) {
+        Some(VarType::MessageType(mt)) => message_part_shape(env, mt, part),
+        _ => PartShape::Type,
+    }
+}
+
+/// The shape of `part` of message type `mt`.
+pub(super) fn message_part_shape(env: &Env<'_>, mt: &QName, part: &str) -> PartShape {
+    let Some(m) = env.wsdl.message(mt) else {
+        return PartShape::Type;
     };
-    match &env.wsdl.message(mt)?.part(part)?.kind {
-        PartKind::Element(q) => Some(q.clone()),
-        PartKind::Type(_) => None,
+    match m.part(part).map(|p| &p.kind) {
+        Some(PartKind::Element(q)) => PartShape::Element(q.clone()),
+        Some(PartKind::Type(_)) => PartShape::Type,
+        None => PartShape::Header,
     }
 }
 

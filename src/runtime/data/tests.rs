@@ -99,6 +99,8 @@ const BPEL: &str = r#"<process name="P" targetNamespace="urn:p"
     <variable name="c" type="tns:Count"/>
     <variable name="flag" type="xsd:boolean"/>
     <variable name="any" type="xsd:anyType"/>
+    <variable name="when" type="xsd:dateTime"/>
+    <variable name="day" type="xsd:date"/>
     <variable name="greeting" type="xsd:string"><from>concat('hello', ' ', 'world')</from></variable>
   </variables>
   <correlationSets><correlationSet name="cs" properties="tns:orderId"/></correlationSets>
@@ -201,6 +203,15 @@ impl Fx {
     }
 
     fn add(&mut self, text: &str, kind: ExprKind) -> ExprId {
+        self.add_in(text, kind, Language::XPath1)
+    }
+
+    /// An XPath 2.0 expression.
+    fn expr2(&mut self, text: &str) -> ExprId {
+        self.add_in(text, ExprKind::Expression, Language::XPath2)
+    }
+
+    fn add_in(&mut self, text: &str, kind: ExprKind, lang: Language) -> ExprId {
         let ns: Vec<(String, String)> = [
             ("tns", T),
             ("bpel", BPEL_NS),
@@ -212,11 +223,14 @@ impl Fx {
         .map(|(p, u)| ((*p).to_owned(), (*u).to_owned()))
         .collect();
         let id = ExprId(self.p.exprs.len() as u32);
-        let compiled = xpath::compile(text, Language::XPath1, &ns).ok();
+        let compiled = xpath::compile(text, lang, &ns).ok();
         self.p.exprs.push(ExprDecl {
             id,
             text: text.to_owned(),
-            language: XPATH_1_0.to_owned(),
+            language: match lang {
+                Language::XPath2 => Language::XPATH2_URI.to_owned(),
+                _ => XPATH_1_0.to_owned(),
+            },
             ns,
             pos: Pos::default(),
             kind,
@@ -296,6 +310,8 @@ fn cp(from: FromSpec, to: ToSpec) -> Copy {
     Copy {
         keep_src_element_name: false,
         ignore_missing_from_data: false,
+        insert_missing_to_data: false,
+        ignore_uninitialized_from_variable: false,
         from,
         to,
         pos: Pos::default(),
@@ -1263,4 +1279,176 @@ fn to_expression_edge_cases() {
     );
     f.run(&mut v, vec![c]).unwrap();
     assert_eq!(f.value(&v, "$ack.ack"), "lit");
+}
+
+impl Fx {
+    fn eval2(&mut self, vars: &Vars, text: &str) -> Result<String, Fault> {
+        let e = self.expr2(text);
+        let store = Store::new(vars);
+        let trees = Trees::default();
+        evaluate(&self.env(), &store, &trees, e, &Context::none()).map(Value::into_xpath_string)
+    }
+}
+
+#[test]
+fn xpath2_sees_simple_variables_as_typed_atomic_values() {
+    let mut f = fx();
+    let mut v = Vars::default();
+    f.set(&mut v, "when", "<when>2008-01-01T00:00:00Z</when>");
+    f.set(&mut v, "n", "<n>7</n>");
+    f.set(&mut v, "c", "<c>9</c>");
+    f.set(&mut v, "flag", "<flag>true</flag>");
+    f.set(&mut v, "s", "<s>12</s>");
+    // xsd:dateTime arithmetic needs a typed value (ODE hands Saxon the declared type).
+    assert_eq!(
+        f.eval2(&v, "$when + xsd:dayTimeDuration('P1D')").unwrap(),
+        "2008-01-02T00:00:00Z"
+    );
+    assert_eq!(f.eval2(&v, "$n instance of xsd:integer").unwrap(), "true");
+    assert_eq!(f.eval2(&v, "$n idiv 2").unwrap(), "3");
+    // A user simple type derived from xsd:int is an integer too.
+    assert_eq!(f.eval2(&v, "$c instance of xsd:integer").unwrap(), "true");
+    assert_eq!(f.eval2(&v, "$flag instance of xsd:boolean").unwrap(), "true");
+    // String variables stay untyped, so text holding a number still computes.
+    assert_eq!(f.eval2(&v, "$s + 1").unwrap(), "13");
+    // A value that is not of the declared type is the empty sequence (ODE).
+    f.set(&mut v, "day", "<day></day>");
+    assert_eq!(f.eval2(&v, "empty($day)").unwrap(), "true");
+    f.set(&mut v, "day", "<day>2009-01-01</day>");
+    assert_eq!(f.eval2(&v, "$day instance of xsd:date").unwrap(), "true");
+    // XPath 1.0 keeps its number/boolean/string values.
+    assert_eq!(f.eval(&v, "$n + 1").unwrap(), "8");
+    // The assignment of a computed date writes its lexical form.
+    let c = cp(f.src_expr2("$when + xsd:dayTimeDuration('P1D')"), f.to_var("when"));
+    f.run(&mut v, vec![c]).unwrap();
+    assert_eq!(v.values[&f.var("when")].text(), "2008-01-02T00:00:00Z");
+}
+
+impl Fx {
+    fn src_expr2(&mut self, text: &str) -> FromSpec {
+        FromSpec::Expression(self.expr2(text))
+    }
+}
+
+#[test]
+fn insert_missing_to_data_creates_plain_paths() {
+    let mut f = fx();
+    let mut v = Vars::default();
+    f.set(&mut v, "order", ORDER);
+    let insert = |c: Copy| Copy {
+        insert_missing_to_data: true,
+        ..c
+    };
+    // Without the ODE flag a missing target is a selectionFailure.
+    let plain = cp(f.src_expr("'x'"), f.dst_expr("$order/tns:note/tns:text"));
+    assert_eq!(fault_name(f.run(&mut v, vec![plain])), "selectionFailure");
+    let c1 = insert(cp(
+        f.src_expr("'x'"),
+        f.dst_expr("$order/tns:note/child::tns:text"),
+    ));
+    let c2 = insert(cp(f.src_expr("'y'"), f.dst_expr("$order/tns:note/@tns:lang")));
+    // An existing step is reused, not duplicated.
+    let c3 = insert(cp(f.src_expr("'z'"), f.dst_expr("$order/tns:note/tns:more")));
+    f.run(&mut v, vec![c1, c2, c3]).unwrap();
+    assert_eq!(f.value(&v, "$order/tns:note/tns:text"), "x");
+    assert_eq!(f.value(&v, "$order/tns:note/@tns:lang"), "y");
+    assert_eq!(f.value(&v, "count($order/tns:note)"), "1");
+    assert_eq!(f.value(&v, "$order/tns:note/tns:more"), "z");
+    // A query on the variable, absolute (naming the root element) or not.
+    let q1 = f.query("/tns:order/tns:extra");
+    let q2 = f.query("/tns:other");
+    let order = f.var("order");
+    let to_q = |q| ToSpec::Variable {
+        variable: order,
+        part: None,
+        query: Some(q),
+    };
+    let c4 = insert(cp(f.src_expr("'e'"), to_q(q1)));
+    let c5 = insert(cp(f.src_expr("'o'"), to_q(q2)));
+    f.run(&mut v, vec![c4, c5]).unwrap();
+    assert_eq!(f.value(&v, "$order/tns:extra"), "e");
+    assert_eq!(f.value(&v, "$order/tns:other"), "o");
+    // Predicates cannot be inserted.
+    let c6 = insert(cp(f.src_expr("'p'"), f.dst_expr("$order/tns:id[3]")));
+    assert_eq!(fault_name(f.run(&mut v, vec![c6])), "selectionFailure");
+}
+
+#[test]
+fn ignore_uninitialized_from_variable_skips_the_copy() {
+    let mut f = fx();
+    let mut v = Vars::default();
+    let plain = cp(f.src_expr("$s"), f.to_var("s2"));
+    assert_eq!(
+        fault_name(f.run(&mut v, vec![plain])),
+        "uninitializedVariable"
+    );
+    let ignoring = Copy {
+        ignore_uninitialized_from_variable: true,
+        ..cp(f.src_expr("$s"), f.to_var("s2"))
+    };
+    let then = cp(f.src_expr("'after'"), f.to_var("s"));
+    f.run(&mut v, vec![ignoring, then]).unwrap();
+    assert!(!v.values.contains_key(&f.var("s2")));
+    assert_eq!(v.values[&f.var("s")].text(), "after");
+    // Other faults are not ignored.
+    f.set(&mut v, "order", ORDER);
+    let many = Copy {
+        ignore_uninitialized_from_variable: true,
+        ..cp(f.src_expr("$order/*"), f.to_var("s2"))
+    };
+    assert_eq!(fault_name(f.run(&mut v, vec![many])), "selectionFailure");
+}
+
+#[test]
+fn header_parts_hold_their_element() {
+    let mut f = fx();
+    let mut v = Vars::default();
+    f.set(
+        &mut v,
+        "msg",
+        "<message><order><tns:order xmlns:tns='urn:t'><tns:id>A1</tns:id></tns:order></order></message>",
+    );
+    // ODE's `<to variable="msg" header="hdr">`: a part the message type does not declare.
+    let msg_var = f.var("msg");
+    let to_header = |q| ToSpec::Variable {
+        variable: msg_var,
+        part: Some("hdr".to_owned()),
+        query: q,
+    };
+    let c1 = cp(literal("<tns:h><tns:f/></tns:h>"), to_header(None));
+    let q = f.query("tns:f");
+    let c2 = cp(f.src_expr("'v'"), to_header(Some(q)));
+    f.run(&mut v, vec![c1, c2]).unwrap();
+    let msg = f.get(&v, "msg");
+    assert!(
+        msg.contains("<hdr><tns:h xmlns:tns=\"urn:t\"><tns:f>v</tns:f></tns:h></hdr>"),
+        "{msg}"
+    );
+    assert_eq!(f.value(&v, "$msg.hdr/tns:f"), "v");
+    // The declared part is untouched.
+    assert_eq!(f.value(&v, "$msg.order/tns:id"), "A1");
+}
+
+#[test]
+fn absolute_queries_fall_back_to_the_part() {
+    let mut f = fx();
+    let mut v = Vars::default();
+    f.set(
+        &mut v,
+        "msg",
+        "<message><order><tns:order xmlns:tns='urn:t'><tns:id>A1</tns:id></tns:order></order></message>",
+    );
+    let from_q = |f: &mut Fx, q: &str| FromSpec::Variable {
+        variable: f.var("msg"),
+        part: Some("order".to_owned()),
+        query: Some(f.query(q)),
+    };
+    // BPEL4WS style names the part element first; ODE processes also write `/child`.
+    let a = cp(from_q(&mut f, "/tns:order/tns:id"), f.to_var("s"));
+    let b = cp(from_q(&mut f, "/tns:id"), f.to_var("s2"));
+    f.run(&mut v, vec![a, b]).unwrap();
+    assert_eq!(v.values[&f.var("s")].text(), "A1");
+    assert_eq!(v.values[&f.var("s2")].text(), "A1");
+    let none = cp(from_q(&mut f, "/tns:nothing"), f.to_var("s"));
+    assert_eq!(fault_name(f.run(&mut v, vec![none])), "selectionFailure");
 }

@@ -14,6 +14,11 @@ pub enum PartPlace {
     Body,
     /// As a SOAP header block (`soap:header` naming the operation's own message).
     Header,
+    /// As a SOAP header block named by a `soap:header` whose message is not the operation's
+    /// (WSDL 1.1 §3.7 allows any message). Apache ODE keeps such a header as one more part of
+    /// the message, named after the header's part; it is written when the message form has
+    /// it and never read into a request (the operation's message does not declare it).
+    ForeignHeader,
     /// Neither: `soap:body/@parts` leaves it out and no `soap:header` names it.
     Unbound,
 }
@@ -57,9 +62,17 @@ impl MessageBinding {
         self.parts.iter().filter(|p| p.place == PartPlace::Body)
     }
 
-    /// Parts carried as SOAP header blocks, in message order.
+    /// Parts carried as SOAP header blocks, in message order (the message's own header parts;
+    /// see [`MessageBinding::foreign_header_parts`] for the others).
     pub fn header_parts(&self) -> impl Iterator<Item = &BoundPart> {
         self.parts.iter().filter(|p| p.place == PartPlace::Header)
+    }
+
+    /// Header blocks whose `soap:header` names a part of another message, in binding order.
+    pub fn foreign_header_parts(&self) -> impl Iterator<Item = &BoundPart> {
+        self.parts
+            .iter()
+            .filter(|p| p.place == PartPlace::ForeignHeader)
     }
 }
 
@@ -318,7 +331,7 @@ fn bind_message(
             });
         }
     }
-    let parts = msg
+    let mut parts: Vec<BoundPart> = msg
         .parts
         .iter()
         .map(|p| {
@@ -341,6 +354,18 @@ fn bind_message(
             }
         })
         .collect();
+    for (hm, hp) in &bound.headers {
+        if hm == message || parts.iter().any(|p| p.name == *hp) {
+            continue;
+        }
+        if let Some(part) = set.message(hm).and_then(|m| m.part(hp)) {
+            parts.push(BoundPart {
+                name: part.name.clone(),
+                kind: part.kind.clone(),
+                place: PartPlace::ForeignHeader,
+            });
+        }
+    }
     let namespace = bound
         .namespace
         .clone()

@@ -309,7 +309,7 @@ pub(super) fn write_message(
         part: part.to_owned(),
     };
     let mut headers = Vec::new();
-    for p in mb.header_parts() {
+    for p in mb.header_parts().chain(mb.foreign_header_parts()) {
         // An absent header part is simply not sent (see read_message).
         if let Some(acc) = accessor(message, &p.name)
             && let Some(h) = wire_from_accessor(p, acc)
