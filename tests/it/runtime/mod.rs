@@ -1,7 +1,14 @@
 //! Runtime tests: small BPEL processes compiled and deployed into a registry with a router,
 //! driven through the engine API (message form in, reply out).
 
+mod activities;
 mod basics;
+mod compensation;
+mod correlation;
+mod events;
+mod events_handlers;
+mod faults;
+mod flow;
 mod kit;
 mod roundtrip;
 
