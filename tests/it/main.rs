@@ -5,5 +5,6 @@ mod deploy;
 mod mgmt;
 mod runtime;
 mod samples;
+mod soap;
 mod support;
 mod upload;

@@ -9,7 +9,7 @@ mod events;
 mod events_handlers;
 mod faults;
 mod flow;
-mod kit;
+pub(crate) mod kit;
 mod roundtrip;
 
 use std::sync::Arc;
