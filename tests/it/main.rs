@@ -6,5 +6,6 @@ mod mgmt;
 mod runtime;
 mod samples;
 mod samples_run;
+mod soap;
 mod support;
 mod upload;
