@@ -1012,7 +1012,10 @@ impl<'a> Lowerer<'a> {
                         operations.push(model::AssignOperation::Copy(model::Copy {
                             keep_src_element_name: c.keep_src_element_name,
                             ignore_missing_from_data: c.ignore_missing_from_data,
-                            insert_missing_to_data: ode_flag(&c.foreign_attrs, "insertMissingToData"),
+                            insert_missing_to_data: ode_flag(
+                                &c.foreign_attrs,
+                                "insertMissingToData",
+                            ),
                             ignore_uninitialized_from_variable: ode_flag(
                                 &c.foreign_attrs,
                                 "ignoreUninitializedFromVariable",
@@ -1042,7 +1045,9 @@ impl<'a> Lowerer<'a> {
                 query,
             } => FromSpec::Variable {
                 variable: self.variable(scope, variable, f.pos),
-                part: part.clone().or_else(|| ode_attr(&f.foreign_attrs, "header")),
+                part: part
+                    .clone()
+                    .or_else(|| ode_attr(&f.foreign_attrs, "header")),
                 query: query.as_ref().map(|q| self.expr(q, ExprKind::Query)),
             },
             ast::FromSpec::PartnerLink {
@@ -1096,7 +1101,9 @@ impl<'a> Lowerer<'a> {
                 variable: self.variable(scope, variable, t.pos),
                 // ODE's `header="name"` addresses a SOAP header part of a message variable,
                 // which the data layer keeps as one more (element-holding) part.
-                part: part.clone().or_else(|| ode_attr(&t.foreign_attrs, "header")),
+                part: part
+                    .clone()
+                    .or_else(|| ode_attr(&t.foreign_attrs, "header")),
                 query: query.as_ref().map(|q| self.expr(q, ExprKind::Query)),
             },
             ast::ToSpec::PartnerLink { partner_link } => ToSpec::PartnerLink {

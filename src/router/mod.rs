@@ -598,6 +598,13 @@ impl Router {
             return InvokeResult::Failure(format!("partner link {} has no partnerRole", pl.name));
         };
         let dynamic = out.endpoint.as_ref().and_then(epr_address);
+        if out.endpoint.is_some() && dynamic.is_none() {
+            // The process assigned an endpoint reference this engine cannot call.
+            return InvokeResult::Fault {
+                name: QName::new(crate::runtime::fault::BPEL_NS, "unsupportedReference"),
+                data: None,
+            };
+        }
         let address = dynamic
             .clone()
             .or_else(|| ep.and_then(|e| e.address.clone()));
@@ -776,6 +783,7 @@ fn merge(into: &mut Effects, more: Effects) {
     into.replies.extend(more.replies);
     into.invokes.extend(more.invokes);
     into.alarms.extend(more.alarms);
+    into.events.extend(more.events);
     into.subscriptions_changed |= more.subscriptions_changed;
     into.ended |= more.ended;
 }

@@ -1145,6 +1145,53 @@ impl Exec<'_> {
         }
         let frame = r.frame;
         let activity = task.activity;
+        // A request on a message exchange this scope owns (one it declares, or the default one
+        // of an onEvent or parallel forEach scope) and never answered: the scope faults with missingReply (WS-BPEL 2.0 §10.4).
+        if activity != ROOT_ACTIVITY
+            && let Some(scope) = self.scope_of_task(id)
+        {
+            let process = &self.ctx.process;
+            let frames = &self.inst.frames;
+            let (missing, open): (Vec<OpenRequest>, Vec<OpenRequest>) =
+                std::mem::take(&mut self.inst.open_requests)
+                    .into_iter()
+                    .partition(|r| match r.message_exchange {
+                        // The default message exchange belongs to the process, to each
+                        // onEvent and to each parallel forEach branch (WS-BPEL 2.0 §10.4.1).
+                        None => {
+                            owns_default_mex(process, scope)
+                                && frame_for(self.ctx, frames, r.frame, scope) == Some(frame)
+                        }
+                        Some(m) => {
+                            process.message_exchange(m).scope == scope
+                                && frame_for(self.ctx, frames, r.frame, scope) == Some(frame)
+                        }
+                    });
+            self.inst.open_requests = open;
+            if !missing.is_empty() {
+                let fault = Fault::standard(
+                    "missingReply",
+                    format!(
+                        "{} ended without replying to operation {}",
+                        self.describe(activity),
+                        missing[0].operation
+                    ),
+                );
+                for r in missing {
+                    self.fx.replies.push(ReplyOut {
+                        mex: r.mex,
+                        operation: r.operation,
+                        body: ReplyBody::Fault {
+                            name: fault.name.clone(),
+                            data: None,
+                            explanation: fault.explanation.clone(),
+                        },
+                    });
+                }
+                self.scope_fault(id, fault);
+                return;
+            }
+        }
         // Install the compensation handler in the enclosing scope's frame.
         if activity != ROOT_ACTIVITY
             && let Some(scope) = self.scope_of_task(id)
@@ -1724,6 +1771,9 @@ impl Exec<'_> {
                 }
             }
             SubscriptionKind::OnEvent(i) => {
+                // The router took the subscription out of its index to deliver this message;
+                // it stays open here, so it must be indexed again.
+                self.fx.subscriptions_changed = true;
                 let Some(scope) = self.scope_of_task(sub.task) else {
                     return;
                 };
@@ -2223,6 +2273,13 @@ impl Exec<'_> {
                     return;
                 }
                 if matches!(outcome, Outcome::Terminated) {
+                    // Branches a forEach stopped after its completion condition was met.
+                    if let Run::ForEach(r) = &run
+                        && r.early_exit
+                        && ptask.children.is_empty()
+                    {
+                        self.finish(parent, Outcome::Completed);
+                    }
                     return;
                 }
                 self.composite_progress(parent, &ptask, run);
@@ -2719,4 +2776,19 @@ pub fn required_correlation(
         }
     }
     out
+}
+
+/// Whether `scope` implicitly declares a default message exchange: the scope of an onEvent or
+/// the child scope of a parallel forEach.
+fn owns_default_mex(process: &crate::model::Process, scope: ScopeId) -> bool {
+    process
+        .scopes
+        .iter()
+        .any(|s| s.on_events.iter().any(|e| e.scope == scope))
+        || process.activities.iter().any(|a| match &a.kind {
+            ActivityKind::ForEach(fe) if fe.parallel => {
+                matches!(process.activity(fe.activity).kind, ActivityKind::Scope(s) if s == scope)
+            }
+            _ => false,
+        })
 }

@@ -13,10 +13,10 @@ use super::time::format_date_time;
 use super::{Env, ode};
 use crate::model::{ExprDecl, ExprId, VarType, VariableDecl, VariableId};
 use crate::runtime::fault::{BPEL_NS, Fault};
+use crate::xpath::ast::PathStart;
 use crate::xpath::functions::{
     BPEL11_NS, BPEL20_DRAFT_NS, BPEL20_NS, ODE_EXT_NS, XPATH_DATATYPES_NS,
 };
-use crate::xpath::ast::PathStart;
 use crate::xpath::value::element_at;
 use crate::xpath::xdm::{self, AtomicType};
 use crate::xpath::{

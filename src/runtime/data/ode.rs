@@ -711,8 +711,12 @@ mod tests {
             Some("http://example.com/bill/ruby//but_with_a_default")
         );
         assert_eq!(
-            expand_template("/x{-opt|?|user,q}{-join|&|user,q,tag}{-neg|!|q}{-prefix|/|tag}{-suffix|.|user}", &pairs, false)
-                .as_deref(),
+            expand_template(
+                "/x{-opt|?|user,q}{-join|&|user,q,tag}{-neg|!|q}{-prefix|/|tag}{-suffix|.|user}",
+                &pairs,
+                false
+            )
+            .as_deref(),
             Some("/x?user=bill&tag=ruby!/rubybill.")
         );
         assert_eq!(

@@ -1308,7 +1308,10 @@ fn xpath2_sees_simple_variables_as_typed_atomic_values() {
     assert_eq!(f.eval2(&v, "$n idiv 2").unwrap(), "3");
     // A user simple type derived from xsd:int is an integer too.
     assert_eq!(f.eval2(&v, "$c instance of xsd:integer").unwrap(), "true");
-    assert_eq!(f.eval2(&v, "$flag instance of xsd:boolean").unwrap(), "true");
+    assert_eq!(
+        f.eval2(&v, "$flag instance of xsd:boolean").unwrap(),
+        "true"
+    );
     // String variables stay untyped, so text holding a number still computes.
     assert_eq!(f.eval2(&v, "$s + 1").unwrap(), "13");
     // A value that is not of the declared type is the empty sequence (ODE).
@@ -1319,7 +1322,10 @@ fn xpath2_sees_simple_variables_as_typed_atomic_values() {
     // XPath 1.0 keeps its number/boolean/string values.
     assert_eq!(f.eval(&v, "$n + 1").unwrap(), "8");
     // The assignment of a computed date writes its lexical form.
-    let c = cp(f.src_expr2("$when + xsd:dayTimeDuration('P1D')"), f.to_var("when"));
+    let c = cp(
+        f.src_expr2("$when + xsd:dayTimeDuration('P1D')"),
+        f.to_var("when"),
+    );
     f.run(&mut v, vec![c]).unwrap();
     assert_eq!(v.values[&f.var("when")].text(), "2008-01-02T00:00:00Z");
 }
@@ -1346,9 +1352,15 @@ fn insert_missing_to_data_creates_plain_paths() {
         f.src_expr("'x'"),
         f.dst_expr("$order/tns:note/child::tns:text"),
     ));
-    let c2 = insert(cp(f.src_expr("'y'"), f.dst_expr("$order/tns:note/@tns:lang")));
+    let c2 = insert(cp(
+        f.src_expr("'y'"),
+        f.dst_expr("$order/tns:note/@tns:lang"),
+    ));
     // An existing step is reused, not duplicated.
-    let c3 = insert(cp(f.src_expr("'z'"), f.dst_expr("$order/tns:note/tns:more")));
+    let c3 = insert(cp(
+        f.src_expr("'z'"),
+        f.dst_expr("$order/tns:note/tns:more"),
+    ));
     f.run(&mut v, vec![c1, c2, c3]).unwrap();
     assert_eq!(f.value(&v, "$order/tns:note/tns:text"), "x");
     assert_eq!(f.value(&v, "$order/tns:note/@tns:lang"), "y");

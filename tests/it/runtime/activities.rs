@@ -13,7 +13,6 @@ use super::kit::{
 use super::{fault, output};
 
 #[tokio::test]
-#[ignore = "engine bug: router::merge() drops the events of the instance-creating step (into.events is not extended with more.events); remove this ignore once fixed"]
 async fn receive_assign_reply_emit_lifecycle_events_in_order() {
     let (e, ev, _d) = deploy_traced(&process("", &echo(&set_out("concat('hi ', $req.in)"))));
     let out = output(e.call("TestService", "run", &req("bob", "k")).await);
@@ -75,7 +74,6 @@ async fn receive_assign_reply_emit_lifecycle_events_in_order() {
 }
 
 #[tokio::test]
-#[ignore = "engine bug: router::merge() drops the events of the instance-creating step (into.events is not extended with more.events); remove this ignore once fixed"]
 async fn empty_and_sequence_run_in_document_order() {
     let body = echo(&format!(
         "<sequence>{}<empty name=\"nothing\"/>{}<sequence>{}</sequence></sequence>{}",
@@ -106,7 +104,6 @@ async fn empty_and_sequence_run_in_document_order() {
 }
 
 #[tokio::test]
-#[ignore = "engine bug: router::merge() drops the events of the instance-creating step (into.events is not extended with more.events); remove this ignore once fixed"]
 async fn assign_copy_forms() {
     let decls = r#"<variable name="ord" element="t:order"/>
         <variable name="qty" type="xsd:int"/>
@@ -175,7 +172,6 @@ async fn assign_is_atomic_when_a_copy_faults() {
 }
 
 #[tokio::test]
-#[ignore = "engine bug: router::merge() drops the events of the instance-creating step (into.events is not extended with more.events); remove this ignore once fixed"]
 async fn if_runs_only_the_chosen_branch() {
     let body = echo(&format!(
         r#"<if name="choose"><condition>$req.in = 'a'</condition>{}
@@ -209,7 +205,6 @@ async fn if_runs_only_the_chosen_branch() {
 }
 
 #[tokio::test]
-#[ignore = "engine bug: router::merge() drops the events of the instance-creating step (into.events is not extended with more.events); remove this ignore once fixed"]
 async fn while_checks_before_and_repeat_until_after_the_body() {
     let decls = r#"<variable name="n" type="xsd:int"/>"#;
     let body = echo(&format!(
@@ -242,7 +237,6 @@ async fn while_checks_before_and_repeat_until_after_the_body() {
 }
 
 #[tokio::test]
-#[ignore = "engine bug: router::merge() drops the events of the instance-creating step (into.events is not extended with more.events); remove this ignore once fixed"]
 async fn wait_for_delays_the_instance() {
     let body = echo(&format!(
         "<wait name=\"pause\"><for>'PT0.3S'</for></wait>{}",
@@ -271,10 +265,9 @@ async fn wait_for_delays_the_instance() {
 
 /// An xsd:dateTime (UTC, ms precision) `ms` milliseconds from now.
 fn date_time_in(ms: i64) -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock after 1970")
-        .as_millis() as i64;
+    use bpelgate::runtime::clock::Clock;
+    // The router in these tests runs on the system clock, so the deadline must too.
+    let now = bpelgate::runtime::clock::SystemClock.now_ms();
     let t = now + ms;
     let (days, rem) = (t.div_euclid(86_400_000), t.rem_euclid(86_400_000));
     // Civil from days (proleptic Gregorian).
@@ -323,7 +316,6 @@ async fn wait_until_a_deadline() {
 }
 
 #[tokio::test]
-#[ignore = "engine bug: router::merge() drops the events of the instance-creating step (into.events is not extended with more.events); remove this ignore once fixed"]
 async fn throw_ends_the_instance_with_the_fault() {
     let body = format!("<sequence>{RECEIVE}<throw faultName=\"t:boom\"/>{REPLY}</sequence>");
     let (e, ev, _d) = deploy_traced(&process("", &body));
@@ -347,7 +339,6 @@ async fn throw_ends_the_instance_with_the_fault() {
 }
 
 #[tokio::test]
-#[ignore = "engine bug: router::merge() drops the events of the instance-creating step (into.events is not extended with more.events); remove this ignore once fixed"]
 async fn rethrow_passes_the_fault_to_the_enclosing_scope() {
     let body = echo(&format!(
         r#"<scope name="outer">
@@ -387,7 +378,6 @@ async fn rethrow_passes_the_fault_to_the_enclosing_scope() {
 }
 
 #[tokio::test]
-#[ignore = "engine bug: router::merge() drops the events of the instance-creating step (into.events is not extended with more.events); remove this ignore once fixed"]
 async fn exit_terminates_without_replying() {
     let body = format!(
         r#"<sequence>{RECEIVE}<flow><exit/><wait><for>'PT5S'</for></wait></flow>{REPLY}</sequence>"#
@@ -417,7 +407,6 @@ async fn exit_terminates_without_replying() {
 }
 
 #[tokio::test]
-#[ignore = "engine bug: router::merge() drops the events of the instance-creating step (into.events is not extended with more.events); remove this ignore once fixed"]
 async fn pick_on_message_creates_and_chooses_a_branch() {
     let body = format!(
         r#"<pick createInstance="yes">
@@ -469,7 +458,6 @@ async fn pick_on_alarm_fires_when_no_message_comes() {
 }
 
 #[tokio::test]
-#[ignore = "engine bug: router::merge() drops the events of the instance-creating step (into.events is not extended with more.events); remove this ignore once fixed"]
 async fn for_each_serial_runs_branches_in_counter_order() {
     let body = echo(&format!(
         r#"<forEach counterName="i" parallel="no">
@@ -498,7 +486,6 @@ async fn for_each_serial_runs_branches_in_counter_order() {
 }
 
 #[tokio::test]
-#[ignore = "engine bug: parallel forEach whose completion condition is met terminates the other branches, but child_done ignores their Terminated outcome, so the forEach never completes (the instance hangs)"]
 async fn for_each_parallel_stops_at_its_completion_condition() {
     // Branches 1 and 2 finish at once; 3..5 would wait an hour: the completion condition
     // (2 branches) ends the forEach and terminates them.
@@ -540,7 +527,6 @@ async fn for_each_parallel_stops_at_its_completion_condition() {
 }
 
 #[tokio::test]
-#[ignore = "engine bug: router::merge() drops the events of the instance-creating step (into.events is not extended with more.events); remove this ignore once fixed"]
 async fn isolated_scopes_in_a_flow_both_update_shared_state() {
     let decls = r#"<variable name="n" type="xsd:int"><from>0</from></variable>"#;
     let inc = r#"<scope isolated="yes"><assign><copy><from>$n + 1</from><to variable="n"/></copy></assign></scope>"#;
@@ -565,7 +551,6 @@ async fn isolated_scopes_in_a_flow_both_update_shared_state() {
 }
 
 #[tokio::test]
-#[ignore = "engine bug: router::merge() drops the events of the instance-creating step (into.events is not extended with more.events); remove this ignore once fixed"]
 async fn validate_accepts_valid_variables() {
     let decls = r#"<variable name="ord" element="t:order"/>"#;
     let body = echo(&format!(
@@ -583,7 +568,6 @@ async fn validate_accepts_valid_variables() {
 }
 
 #[tokio::test]
-#[ignore = "engine bug: router::merge() drops the events of the instance-creating step (into.events is not extended with more.events); remove this ignore once fixed"]
 async fn optional_extension_activity_is_an_empty() {
     let body = echo(&format!(
         r#"{}<extensionActivity><x:audit xmlns:x="urn:ext" level="high"/></extensionActivity>{}"#,
@@ -659,7 +643,6 @@ fn echo_partner() -> String {
 }
 
 #[tokio::test]
-#[ignore = "engine bug: router::merge() drops the events of the instance-creating step (into.events is not extended with more.events); remove this ignore once fixed"]
 async fn invoke_request_response_reaches_a_peer_process() {
     let main = process(
         "",
@@ -697,7 +680,6 @@ async fn invoke_request_response_reaches_a_peer_process() {
 }
 
 #[tokio::test]
-#[ignore = "engine bug: router::merge() drops the events of the instance-creating step (into.events is not extended with more.events); remove this ignore once fixed"]
 async fn invoke_with_parts_and_a_one_way_operation() {
     let decls = r#"<variable name="s" type="xsd:string"/>"#;
     let main = process(

@@ -22,7 +22,6 @@ fn undoable(name: &str) -> String {
 }
 
 #[tokio::test]
-#[ignore = "engine bug: router::merge() drops the events of the instance-creating step (into.events is not extended with more.events); remove this ignore once fixed"]
 async fn compensate_runs_installed_handlers_in_reverse_order() {
     let body = echo(&format!(
         r#"<scope name="work">
@@ -49,7 +48,6 @@ async fn compensate_runs_installed_handlers_in_reverse_order() {
 }
 
 #[tokio::test]
-#[ignore = "engine bug: router::merge() drops the events of the instance-creating step (into.events is not extended with more.events); remove this ignore once fixed"]
 async fn compensate_scope_runs_one_handler_once() {
     let body = echo(&format!(
         r#"<scope name="work">
@@ -79,7 +77,6 @@ async fn compensate_scope_runs_one_handler_once() {
 }
 
 #[tokio::test]
-#[ignore = "engine bug: router::merge() drops the events of the instance-creating step (into.events is not extended with more.events); remove this ignore once fixed"]
 async fn default_fault_handler_compensates_then_rethrows() {
     // `mid` has no fault handler: its default one compensates A and B (reverse order) and
     // rethrows to `top`, which replies with the log.
@@ -106,7 +103,6 @@ async fn default_fault_handler_compensates_then_rethrows() {
 }
 
 #[tokio::test]
-#[ignore = "engine bug: router::merge() drops the events of the instance-creating step (into.events is not extended with more.events); remove this ignore once fixed"]
 async fn default_compensation_handler_compensates_nested_scopes() {
     // `outer` has no compensation handler: compensating it compensates its completed children
     // in reverse order.
@@ -166,7 +162,6 @@ async fn explicit_handler_sees_the_scope_snapshot_and_can_compensate_children() 
 }
 
 #[tokio::test]
-#[ignore = "engine bug: router::merge() drops the events of the instance-creating step (into.events is not extended with more.events); remove this ignore once fixed"]
 async fn a_faulted_scope_installs_no_compensation_handler() {
     let body = echo(&format!(
         r#"<scope name="work">

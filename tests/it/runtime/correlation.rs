@@ -31,7 +31,6 @@ fn values_written(events: &[bpelgate::events::Event]) -> Vec<(String, Vec<String
 }
 
 #[tokio::test]
-#[ignore = "engine bug: router::merge() drops the events of the instance-creating step (into.events is not extended with more.events); remove this ignore once fixed"]
 async fn messages_reach_the_instance_with_their_correlation_values() {
     let body = format!(
         r#"<sequence>{START}
@@ -81,7 +80,6 @@ async fn a_message_arriving_before_its_receive_is_kept() {
 }
 
 #[tokio::test]
-#[ignore = "engine bug: the router never emits CorrelationMatchEvent / CorrelationNoMatchEvent when it routes a correlated message"]
 async fn correlated_messages_emit_correlation_match_events() {
     let body = format!(
         "<sequence>{START}{RUN}{}{REPLY}</sequence>",
@@ -141,7 +139,6 @@ async fn join_initiates_once_and_then_checks() {
 }
 
 #[tokio::test]
-#[ignore = "engine bug: router::merge() drops the events of the instance-creating step (into.events is not extended with more.events); remove this ignore once fixed"]
 async fn receive_on_an_uninitiated_set_is_a_correlation_violation() {
     let body = format!(
         r#"<sequence>
@@ -257,7 +254,6 @@ async fn conflicting_request_when_a_request_is_still_open() {
 }
 
 #[tokio::test]
-#[ignore = "engine bug: two receives on the same partner link, operation and correlation set enabled together do not raise bpel:conflictingReceive (exec.rs never raises it)"]
 async fn conflicting_receive_when_two_receives_wait_for_the_same_message() {
     let body = format!(
         r#"<sequence>{START}
@@ -313,7 +309,6 @@ async fn ambiguous_receive_when_a_message_matches_two_receives() {
 }
 
 #[tokio::test]
-#[ignore = "engine bug: router::merge() drops the events of the instance-creating step (into.events is not extended with more.events); remove this ignore once fixed"]
 async fn correlation_set_write_event_names_the_set_and_values() {
     let body = format!(
         "<sequence>{START}{RUN}{}{REPLY}</sequence>",

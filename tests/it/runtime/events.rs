@@ -12,7 +12,6 @@ use super::kit::{
 use super::output;
 
 #[tokio::test]
-#[ignore = "engine bug: router::merge() drops the events of the instance-creating step (into.events is not extended with more.events); remove this ignore once fixed"]
 async fn the_instance_creating_step_publishes_its_activity_events() {
     // Everything happens in the step that creates the instance.
     let (e, ev, _d) = deploy_traced(&process("", &echo(&set_out("'x'"))));
@@ -33,7 +32,6 @@ async fn the_instance_creating_step_publishes_its_activity_events() {
 }
 
 #[tokio::test]
-#[ignore = "engine bug: router::merge() drops the events of the instance-creating step (into.events is not extended with more.events); remove this ignore once fixed"]
 async fn a_later_step_publishes_its_events_too() {
     let body = r#"<sequence>
         <receive partnerLink="client" operation="start" variable="req" createInstance="yes">
@@ -55,7 +53,6 @@ async fn a_later_step_publishes_its_events_too() {
 }
 
 #[tokio::test]
-#[ignore = "engine bug: router::merge() drops the events of the instance-creating step (into.events is not extended with more.events); remove this ignore once fixed"]
 async fn generate_none_with_enabled_categories_filters_events() {
     let dd = main_deploy_with(
         r#"<process-events generate="none"><enable-event>instanceLifecycle</enable-event></process-events>"#,
@@ -78,7 +75,6 @@ async fn generate_none_with_enabled_categories_filters_events() {
 }
 
 #[tokio::test]
-#[ignore = "engine bug: router::merge() drops the events of the instance-creating step (into.events is not extended with more.events); remove this ignore once fixed"]
 async fn scope_events_enable_categories_inside_one_scope() {
     let dd = main_deploy_with(
         r#"<process-events><scope-events name="inside"><enable-event>activityLifecycle</enable-event></scope-events></process-events>"#,
@@ -130,7 +126,6 @@ async fn scope_events_enable_categories_inside_one_scope() {
 }
 
 #[tokio::test]
-#[ignore = "engine bug: router::merge() drops the events of the instance-creating step (into.events is not extended with more.events); remove this ignore once fixed"]
 async fn generate_all_in_deploy_xml_overrides_a_silent_default() {
     // The kit's router enables everything by default; this checks deploy.xml `generate="all"`
     // is accepted and yields scope events (which ODE's default leaves out).
@@ -164,7 +159,6 @@ async fn generate_all_in_deploy_xml_overrides_a_silent_default() {
 }
 
 #[tokio::test]
-#[ignore = "engine bug: router::merge() drops the events of the instance-creating step (into.events is not extended with more.events); remove this ignore once fixed"]
 async fn scope_information_nests_and_ids_are_consistent() {
     let body = echo(&format!(
         r#"<scope name="outer"><sequence><scope><scope name="inner">{}</scope></scope></sequence></scope>"#,
@@ -226,7 +220,6 @@ async fn scope_information_nests_and_ids_are_consistent() {
 }
 
 #[tokio::test]
-#[ignore = "engine bug: router::merge() drops the events of the instance-creating step (into.events is not extended with more.events); remove this ignore once fixed"]
 async fn events_serialize_with_ode_type_names() {
     let (e, ev, _d) = deploy_traced(&process("", &echo(&set_out("'x'"))));
     output(e.call("TestService", "run", &req("", "k")).await);

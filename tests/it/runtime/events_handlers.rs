@@ -20,7 +20,6 @@ const N: &str = r#"<variable name="n" type="xsd:int"><from>0</from></variable>"#
 const INC: &str = r#"<assign><copy><from>$n + 1</from><to variable="n"/></copy></assign>"#;
 
 #[tokio::test]
-#[ignore = "engine bug: an onEvent handles only its first message: Index::claim removes the subscription from the router index, the step keeps the subscription without setting subscriptions_changed, so after_step does not re-index it and later messages wait as early messages"]
 async fn on_event_handles_correlated_one_way_messages_while_the_body_waits() {
     let body = format!(
         r#"<sequence>{START}
@@ -64,7 +63,6 @@ async fn on_event_handles_correlated_one_way_messages_while_the_body_waits() {
 }
 
 #[tokio::test]
-#[ignore = "engine bug: an onEvent handles only its first message: Index::claim removes the subscription from the router index, the step keeps the subscription without setting subscriptions_changed, so after_step does not re-index it and later messages wait as early messages"]
 async fn on_event_request_response_replies_from_the_handler() {
     let body = format!(
         r#"<sequence>{START}
@@ -131,7 +129,6 @@ async fn on_event_is_closed_when_the_scope_body_completes() {
 }
 
 #[tokio::test]
-#[ignore = "engine bug: router::merge() drops the events of the instance-creating step (into.events is not extended with more.events); remove this ignore once fixed"]
 async fn on_alarm_repeat_every_fires_repeatedly_until_the_scope_ends() {
     let body = format!(
         r#"<sequence>{START}

@@ -28,7 +28,6 @@ fn ran(events: &[bpelgate::events::Event]) -> Vec<String> {
 }
 
 #[tokio::test]
-#[ignore = "engine bug: router::merge() drops the events of the instance-creating step (into.events is not extended with more.events); remove this ignore once fixed"]
 async fn links_order_activities_declared_in_reverse() {
     let flow = format!(
         r#"<flow><links><link name="ab"/><link name="bc"/></links>
@@ -56,7 +55,6 @@ async fn links_order_activities_declared_in_reverse() {
 }
 
 #[tokio::test]
-#[ignore = "engine bug: router::merge() drops the events of the instance-creating step (into.events is not extended with more.events); remove this ignore once fixed"]
 async fn flow_without_links_runs_every_branch() {
     let flow = format!(
         "<flow>{}{}{}</flow>",
@@ -79,7 +77,6 @@ async fn flow_without_links_runs_every_branch() {
 }
 
 #[tokio::test]
-#[ignore = "engine bug: router::merge() drops the events of the instance-creating step (into.events is not extended with more.events); remove this ignore once fixed"]
 async fn transition_conditions_choose_the_path_and_dead_paths_are_skipped() {
     // a -> b when in = 'b', a -> c otherwise; b -> d: when b is skipped, d is skipped too
     // (dead-path elimination), while e (join of b and c) still runs.
@@ -125,7 +122,6 @@ async fn transition_conditions_choose_the_path_and_dead_paths_are_skipped() {
 }
 
 #[tokio::test]
-#[ignore = "engine bug: router::merge() drops the events of the instance-creating step (into.events is not extended with more.events); remove this ignore once fixed"]
 async fn join_condition_and_requires_both_links() {
     let flow = |suppress: &str| {
         format!(
@@ -208,7 +204,6 @@ async fn default_join_condition_is_or_of_incoming_links() {
 }
 
 #[tokio::test]
-#[ignore = "engine bug: router::merge() drops the events of the instance-creating step (into.events is not extended with more.events); remove this ignore once fixed"]
 async fn uncaught_join_failure_faults_the_process() {
     let flow = format!(
         r#"<flow suppressJoinFailure="no"><links><link name="l"/></links>{}{}</flow>"#,
@@ -232,7 +227,6 @@ async fn uncaught_join_failure_faults_the_process() {
 }
 
 #[tokio::test]
-#[ignore = "engine bug: router::merge() drops the events of the instance-creating step (into.events is not extended with more.events); remove this ignore once fixed"]
 async fn links_leaving_a_faulted_activity_are_dead() {
     // The link's source throws (the fault is handled by its scope): the link never fires, so its
     // target (suppressJoinFailure) is skipped.
