@@ -210,6 +210,18 @@ async fn shutdown_signal() {
 }
 
 impl Handler for App {
+    fn refused(&self, path: &str, status: StatusCode, reason: &str) -> HttpResponse {
+        if path.starts_with("/services/") {
+            // A SOAP endpoint answers in SOAP, whatever went wrong.
+            let body = bpelgate_wsdl::soap::encode_client_fault(
+                bpelgate_wsdl::wsdl::SoapVersion::Soap11,
+                reason,
+            );
+            return HttpResponse::new(status, "text/xml; charset=utf-8", body);
+        }
+        HttpResponse::text(status, reason.to_string())
+    }
+
     async fn handle(&self, req: HttpRequest) -> HttpResponse {
         let path = req.path.clone();
         if path == "/health" {

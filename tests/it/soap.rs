@@ -423,7 +423,6 @@ async fn oversized_body_is_refused() {
 }
 
 #[tokio::test]
-#[ignore = "engine bug: an oversized request body to /services/{name} is refused by the HTTP layer with a plain-text body (\"request body is larger than N bytes\"), not a SOAP Client fault envelope"]
 async fn oversized_body_is_a_soap_client_fault() {
     let s = start().await;
     let filler = "x".repeat(MAX_BODY * 3);
