@@ -38,7 +38,12 @@ impl SoapPartners {
             .service
             .as_ref()
             .map(|(s, _)| s.clone())
-            .unwrap_or_else(|| QName::new(call.port_type.ns.clone(), format!("{}Service", call.port_type.local)));
+            .unwrap_or_else(|| {
+                QName::new(
+                    call.port_type.ns.clone(),
+                    format!("{}Service", call.port_type.local),
+                )
+            });
         let port = call
             .service
             .as_ref()
@@ -83,10 +88,12 @@ impl SoapPartners {
                     value: message,
                 }),
             },
-            Ok(PartnerReply::UndeclaredFault { code, reason, .. }) => InvokeResult::Failure(format!(
-                "partner at {} answered an undeclared SOAP fault {code}: {reason}",
-                call.address
-            )),
+            Ok(PartnerReply::UndeclaredFault { code, reason, .. }) => {
+                InvokeResult::Failure(format!(
+                    "partner at {} answered an undeclared SOAP fault {code}: {reason}",
+                    call.address
+                ))
+            }
             Err(e) => InvokeResult::Failure(format!("bad reply from {}: {e}", call.address)),
         }
     }

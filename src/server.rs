@@ -69,6 +69,7 @@ pub async fn start(config: Config, compiler: Arc<dyn PackageCompiler>) -> Result
         .local_addr()
         .map_err(bpelgate_transports::Error::Io)?;
     let registry = Arc::new(Registry::default());
+    let events = crate::events::EventBus::new();
     let router = crate::router::Router::new(
         &registry,
         crate::router::RouterConfig {
@@ -78,20 +79,25 @@ pub async fn start(config: Config, compiler: Arc<dyn PackageCompiler>) -> Result
                 crate::config::GenerateEvents::Ode => crate::events::DefaultEvents::Ode,
                 crate::config::GenerateEvents::All => crate::events::DefaultEvents::All,
             },
+            events: events.clone(),
             ..crate::router::RouterConfig::default()
         },
     );
     let hc = &config.http_client;
-    let client = bpelgate_transports::http::HttpClient::new(bpelgate_transports::http::ClientConfig {
-        max_connections_per_host: hc.max_connections_per_host as usize,
-        max_total_connections: hc.max_total_connections as usize,
-        connect_timeout: Duration::from_millis(hc.connect_timeout_ms),
-        request_timeout: Duration::from_millis(hc.request_timeout_ms),
-        ..bpelgate_transports::http::ClientConfig::default()
-    })
-    .map_err(|e| Error::Task(format!("cannot create the partner HTTP client: {e}")))?;
+    let client =
+        bpelgate_transports::http::HttpClient::new(bpelgate_transports::http::ClientConfig {
+            max_connections_per_host: hc.max_connections_per_host as usize,
+            max_total_connections: hc.max_total_connections as usize,
+            connect_timeout: Duration::from_millis(hc.connect_timeout_ms),
+            request_timeout: Duration::from_millis(hc.request_timeout_ms),
+            ..bpelgate_transports::http::ClientConfig::default()
+        })
+        .map_err(|e| Error::Task(format!("cannot create the partner HTTP client: {e}")))?;
     router.set_transport(crate::partners::transport(client, config.limits.xml()));
-    let services = crate::services::Services::new(router, config.limits.xml());
+    let recent = Arc::new(crate::events::RecentEvents::default());
+    events.add_listener(recent.clone());
+    events.add_listener(Arc::new(crate::events::TracingListener));
+    let services = crate::services::Services::new(router.clone(), config.limits.xml());
     let deployer = Arc::new(Deployer::new(
         registry.clone(),
         compiler,
@@ -106,6 +112,8 @@ pub async fn start(config: Config, compiler: Arc<dyn PackageCompiler>) -> Result
             token: config.management.token.clone(),
             deployer: deployer.clone(),
             archive_limits: crate::deploy::archive::ArchiveLimits::from_config(&config.limits),
+            events: recent,
+            router: Some(router),
         },
         bind_addr: addr,
     });
@@ -202,6 +210,18 @@ async fn shutdown_signal() {
 }
 
 impl Handler for App {
+    fn refused(&self, path: &str, status: StatusCode, reason: &str) -> HttpResponse {
+        if path.starts_with("/services/") {
+            // A SOAP endpoint answers in SOAP, whatever went wrong.
+            let body = bpelgate_wsdl::soap::encode_client_fault(
+                bpelgate_wsdl::wsdl::SoapVersion::Soap11,
+                reason,
+            );
+            return HttpResponse::new(status, "text/xml; charset=utf-8", body);
+        }
+        HttpResponse::text(status, reason.to_string())
+    }
+
     async fn handle(&self, req: HttpRequest) -> HttpResponse {
         let path = req.path.clone();
         if path == "/health" {

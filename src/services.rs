@@ -6,7 +6,8 @@ use std::sync::{Arc, Mutex};
 
 use bpelgate_transports::http::{HttpRequest, HttpResponse};
 use bpelgate_wsdl::soap::{
-    self, PortBinding, decode_request, encode_client_fault, encode_fault, encode_response,
+    self, PortBinding, decode_request, encode_client_fault, encode_fault, encode_fault_explained,
+    encode_response,
 };
 use bpelgate_wsdl::wsdl::SoapVersion;
 use bpelgate_wsdl::xml::Limits;
@@ -149,7 +150,14 @@ impl Services {
                 soap_response(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     version,
-                    encode_fault(&pb, version, &inbound.operation, &name, message),
+                    encode_fault_explained(
+                        &pb,
+                        version,
+                        &inbound.operation,
+                        &name,
+                        message,
+                        &explanation,
+                    ),
                 )
             }
             Delivery::Rejected(reason) => soap_response(

@@ -317,7 +317,7 @@ impl Registry {
             errors: Vec::new(),
             warnings: Vec::new(),
             processes,
-            wsdl: Some(pkg.wsdl.clone()),
+            wsdl: Some(pkg.wsdl),
         }
     }
 

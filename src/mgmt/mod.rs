@@ -27,6 +27,10 @@ pub struct Management {
     pub deployer: Arc<Deployer>,
     /// Caps on uploaded package archives.
     pub archive_limits: ArchiveLimits,
+    /// Recent execution events (until events are stored with their steps).
+    pub events: Arc<crate::events::RecentEvents>,
+    /// Live instances.
+    pub router: Option<crate::router::Router>,
 }
 
 /// `{"error": "..."}` bodies.
@@ -109,6 +113,27 @@ impl Management {
             (&Method::POST, ["packages"]) => self.upload(req).await,
             (&Method::DELETE, ["packages", name]) => self.delete(name).await,
             (&Method::GET, ["processes"]) => json(StatusCode::OK, &registry.processes()),
+            (&Method::GET, ["instances"]) => match &self.router {
+                Some(r) => json(StatusCode::OK, &r.instances()),
+                None => json(StatusCode::OK, &Vec::<crate::router::InstanceInfo>::new()),
+            },
+            (&Method::GET, ["instances", id, "events"]) => match id.parse::<i64>() {
+                Ok(id) => json(StatusCode::OK, &self.events.events_for(id)),
+                Err(_) => error(
+                    StatusCode::BAD_REQUEST,
+                    &format!("'{id}' is not an instance id"),
+                ),
+            },
+            (&Method::GET, ["events"]) => {
+                let limit = query_param(req, "limit")
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(100usize);
+                let query = crate::events::EventQuery {
+                    instance_id: query_param(req, "instance").and_then(|v| v.parse().ok()),
+                    ..Default::default()
+                };
+                json(StatusCode::OK, &self.events.recent(&query, limit))
+            }
             (_, ["packages"] | ["packages", _] | ["processes"]) => {
                 error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed here")
             }
@@ -141,6 +166,14 @@ impl Management {
             ),
         }
     }
+}
+
+/// The value of query parameter `name`, if present.
+fn query_param<'r>(req: &'r HttpRequest, name: &str) -> Option<&'r str> {
+    req.query.as_deref()?.split('&').find_map(|kv| {
+        let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+        (k == name).then_some(v)
+    })
 }
 
 #[cfg(test)]

@@ -19,6 +19,9 @@ pub(crate) struct WaitKey {
 
 type Values = Vec<String>;
 
+/// A claimed subscription: instance, subscription id, and the correlation values it matched on.
+pub(crate) type Claim = (i64, u32, Vec<(CorrelationSetId, Values)>);
+
 struct Entry {
     instance: i64,
     sub: u32,
@@ -94,7 +97,7 @@ impl Index {
         ctx: &ProcessCtx,
         key: &WaitKey,
         message: &Element,
-    ) -> Option<(i64, u32)> {
+    ) -> Option<Claim> {
         let list = self.waits.get_mut(key)?;
         if !list.keyed.is_empty() {
             let message_type = input_type(ctx, key);
@@ -137,7 +140,7 @@ impl Index {
                     if entries.is_empty() {
                         list.keyed.remove(&(set, values));
                     }
-                    return Some((e.instance, e.sub));
+                    return Some((e.instance, e.sub, e.correlation));
                 }
             }
         }
@@ -145,7 +148,7 @@ impl Index {
             return None;
         }
         let e = list.uncorrelated.remove(0);
-        Some((e.instance, e.sub))
+        Some((e.instance, e.sub, e.correlation))
     }
 }
 

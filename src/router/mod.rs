@@ -3,6 +3,9 @@
 //! timers) are carried out after the step. Partners that are processes of this engine are
 //! called in-process (peer-to-peer); others through a [`PartnerTransport`].
 
+// Replies carry faults by value (see runtime): large but rare.
+#![allow(clippy::large_enum_variant)]
+
 mod index;
 
 use std::collections::HashMap;
@@ -11,7 +14,7 @@ use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, Weak};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use bpelgate_wsdl::wsdl::WsdlSet;
 use bpelgate_wsdl::{Element, QName};
@@ -40,6 +43,17 @@ pub enum Delivery {
     /// The message cannot be routed (unknown partner link, inactive process, no instance and
     /// no start activity, timeout): a client-visible reason.
     Rejected(String),
+}
+
+/// A live instance as the management API lists it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct InstanceInfo {
+    /// Instance id.
+    pub id: i64,
+    /// ODE process id `{ns}local-version`.
+    pub pid: String,
+    /// Status (`Active`, `Suspended`, ...).
+    pub status: String,
 }
 
 /// A call to a partner outside this engine.
@@ -83,6 +97,8 @@ pub struct RouterConfig {
     pub default_events: crate::events::DefaultEvents,
     /// Where events go after each step.
     pub events: crate::events::EventBus,
+    /// The time source of steps and timers.
+    pub clock: Arc<dyn crate::runtime::clock::Clock>,
 }
 
 impl Default for RouterConfig {
@@ -93,6 +109,7 @@ impl Default for RouterConfig {
             deploy_dir: PathBuf::from("."),
             default_events: crate::events::DefaultEvents::None,
             events: crate::events::EventBus::new(),
+            clock: Arc::new(crate::runtime::clock::SystemClock),
         }
     }
 }
@@ -145,25 +162,22 @@ impl std::fmt::Debug for Router {
     }
 }
 
-fn now_ms() -> Millis {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as Millis)
-        .unwrap_or(0)
-}
-
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Router {
+    fn now_ms(&self) -> Millis {
+        self.inner.config.clock.now_ms()
+    }
+
     /// A router resolving peer-to-peer partners through `registry`; it registers itself as the
     /// registry's deploy listener.
     pub fn new(registry: &Arc<Registry>, config: RouterConfig) -> Self {
         let router = Router {
             inner: Arc::new(Inner {
                 processes: RwLock::new(HashMap::new()),
-                next_instance: AtomicI64::new(now_ms() * 1000 % 1_000_000_000_000 + 1),
+                next_instance: AtomicI64::new(config.clock.now_ms() * 1000 % 1_000_000_000_000 + 1),
                 next_mex: AtomicU64::new(1),
                 waiting: Mutex::new(HashMap::new()),
                 transport: RwLock::new(None),
@@ -184,6 +198,28 @@ impl Router {
 
     fn deployed(&self, key: &Key) -> Option<Arc<Deployed>> {
         self.inner.processes.read().ok()?.get(key).cloned()
+    }
+
+    /// Live instances of every process version.
+    pub fn instances(&self) -> Vec<InstanceInfo> {
+        let processes: Vec<Arc<Deployed>> = match self.inner.processes.read() {
+            Ok(m) => m.values().cloned().collect(),
+            Err(_) => return Vec::new(),
+        };
+        let mut out = Vec::new();
+        for d in processes {
+            let instances: Vec<_> = lock(&d.routing).instances.values().cloned().collect();
+            for inst in instances {
+                let g = lock(&inst);
+                out.push(InstanceInfo {
+                    id: g.id,
+                    pid: d.ctx.pid.to_string(),
+                    status: format!("{:?}", g.status),
+                });
+            }
+        }
+        out.sort_by_key(|i| i.id);
+        out
     }
 
     /// Number of live instances of a process version (for tests and metrics).
@@ -257,11 +293,40 @@ impl Router {
         message: Element,
         mex: Option<MexId>,
     ) -> Result<(), String> {
-        let matched = {
+        let creates = d.active && starts(&d.ctx, &key);
+        let expires = self.now_ms() + self.inner.config.early_message_timeout.as_millis() as Millis;
+        // Matching and parking happen under one lock, so a subscription added by a concurrent
+        // step is either seen here or sees the parked message (after_step).
+        let (matched, message) = {
             let mut r = lock(&d.routing);
-            r.index.claim(&d.ctx, &key, &message)
+            match r.index.claim(&d.ctx, &key, &message) {
+                Some(m) => (Some(m), Some(message)),
+                None if creates => (None, Some(message)),
+                None => {
+                    r.early.push(Early {
+                        key: key.clone(),
+                        message,
+                        mex,
+                        expires,
+                    });
+                    (None, None)
+                }
+            }
         };
-        if let Some((inst, sub)) = matched {
+        let Some(message) = message else {
+            // Kept for a receive to come (DESIGN decision 3).
+            self.correlation_event(d, None, &key, mex, Vec::new(), false);
+            let router = self.clone();
+            let d2 = d.clone();
+            let timeout = self.inner.config.early_message_timeout;
+            tokio::spawn(async move {
+                tokio::time::sleep(timeout).await;
+                router.expire_early(&d2);
+            });
+            return Ok(());
+        };
+        if let Some((inst, sub, keys)) = matched {
+            self.correlation_event(d, Some(inst), &key, mex, keys, true);
             self.run(
                 d,
                 inst,
@@ -273,12 +338,12 @@ impl Router {
             );
             return Ok(());
         }
-        if d.active && starts(&d.ctx, &key) {
+        {
             let id = self.inner.next_instance.fetch_add(1, Ordering::Relaxed);
             let inst = Arc::new(Mutex::new(new_instance(id)));
             lock(&d.routing).instances.insert(id, inst.clone());
             debug!(process = %d.key.0, instance = id, "New instance.");
-            let now = now_ms();
+            let now = self.now_ms();
             let mut fx = {
                 let mut guard = lock(&inst);
                 let mut fx = step(&d.ctx, &mut guard, now, Input::Start);
@@ -310,7 +375,7 @@ impl Router {
                         if let Some(m) = mex {
                             fx.replies.push(crate::runtime::ReplyOut {
                                 mex: m,
-                                operation: key.operation.clone(),
+                                operation: key.operation,
                                 body: ReplyBody::Fault {
                                     name: guard
                                         .fault
@@ -335,28 +400,66 @@ impl Router {
             let follow = self.after_step(d, id, &mut fx);
             self.apply(d, id, fx);
             self.run_follow(d, follow);
-            return Ok(());
+            Ok(())
         }
-        // Keep it for a receive to come (DESIGN decision 3).
-        let expires = now_ms() + self.inner.config.early_message_timeout.as_millis() as Millis;
-        lock(&d.routing).early.push(Early {
-            key,
-            message,
-            mex,
-            expires,
-        });
-        let router = self.clone();
-        let d2 = d.clone();
-        let timeout = self.inner.config.early_message_timeout;
-        tokio::spawn(async move {
-            tokio::time::sleep(timeout).await;
-            router.expire_early(&d2);
-        });
-        Ok(())
+    }
+
+    /// CorrelationMatch / CorrelationNoMatch for an inbound message.
+    fn correlation_event(
+        &self,
+        d: &Arc<Deployed>,
+        instance: Option<i64>,
+        key: &WaitKey,
+        mex: Option<MexId>,
+        keys: Vec<(crate::model::CorrelationSetId, Vec<String>)>,
+        matched: bool,
+    ) {
+        use crate::events::{CorrelationKey, EventHeader, EventKind, EventType, MexRef};
+        let ty = if matched {
+            EventType::CorrelationMatch
+        } else {
+            EventType::CorrelationNoMatch
+        };
+        if !d
+            .ctx
+            .events
+            .type_enabled(crate::model::ScopeId::PROCESS, ty)
+        {
+            return;
+        }
+        let pl = d.ctx.process.partner_link(key.partner_link);
+        let mex = MexRef {
+            port_type: pl
+                .my_role
+                .as_ref()
+                .map(|(_, pt)| pt.clone())
+                .unwrap_or_default(),
+            operation: key.operation.clone(),
+            mex_id: mex.map(|m| m.to_string()).unwrap_or_default(),
+        };
+        let keys = keys
+            .into_iter()
+            .map(|(set, values)| CorrelationKey {
+                correlation_set: d.ctx.process.correlation_set(set).name.clone(),
+                values,
+            })
+            .collect();
+        let header = EventHeader {
+            timestamp_ms: self.now_ms(),
+            process_id: d.ctx.pid.clone(),
+            process_name: d.ctx.name.clone(),
+            instance_id: instance,
+        };
+        let kind = if matched {
+            EventKind::CorrelationMatch { mex, keys }
+        } else {
+            EventKind::CorrelationNoMatch { mex, keys }
+        };
+        self.inner.config.events.publish(&[header.event(kind)]);
     }
 
     fn expire_early(&self, d: &Arc<Deployed>) {
-        let now = now_ms();
+        let now = self.now_ms();
         let expired: Vec<Early> = {
             let mut r = lock(&d.routing);
             let (gone, kept): (Vec<_>, Vec<_>) = r.early.drain(..).partition(|e| e.expires <= now);
@@ -397,7 +500,7 @@ impl Router {
         };
         let mut fx = {
             let mut guard = lock(&inst);
-            step(&d.ctx, &mut guard, now_ms(), input)
+            step(&d.ctx, &mut guard, self.now_ms(), input)
         };
         let follow = self.after_step(d, id, &mut fx);
         self.apply(d, id, fx);
@@ -441,7 +544,7 @@ impl Router {
             let early = std::mem::take(&mut r.early);
             for e in early {
                 match r.index.claim(&d.ctx, &e.key, &e.message) {
-                    Some((inst, sub)) => follow.push((inst, sub, e)),
+                    Some((inst, sub, _)) => follow.push((inst, sub, e)),
                     None => r.early.push(e),
                 }
             }
@@ -466,7 +569,7 @@ impl Router {
         for (alarm, at) in fx.alarms {
             let router = self.clone();
             let d2 = d.clone();
-            let delay = Duration::from_millis((at - now_ms()).max(0) as u64);
+            let delay = Duration::from_millis((at - self.now_ms()).max(0) as u64);
             tokio::spawn(async move {
                 tokio::time::sleep(delay).await;
                 router.run(&d2, id, Input::Alarm(alarm));
@@ -495,6 +598,13 @@ impl Router {
             return InvokeResult::Failure(format!("partner link {} has no partnerRole", pl.name));
         };
         let dynamic = out.endpoint.as_ref().and_then(epr_address);
+        if out.endpoint.is_some() && dynamic.is_none() {
+            // The process assigned an endpoint reference this engine cannot call.
+            return InvokeResult::Fault {
+                name: QName::new(crate::runtime::fault::BPEL_NS, "unsupportedReference"),
+                data: None,
+            };
+        }
         let address = dynamic
             .clone()
             .or_else(|| ep.and_then(|e| e.address.clone()));
@@ -515,10 +625,12 @@ impl Router {
             }
         }
         let Some(address) = address else {
-            return InvokeResult::Failure(format!(
-                "partner link {} has no endpoint address (deploy.xml, EPR file or WSDL port)",
-                pl.name
-            ));
+            // Nothing initialised the partner role: no EPR assigned, no deploy.xml address, no
+            // local provider (WS-BPEL 2.0 §10.3).
+            return InvokeResult::Fault {
+                name: QName::new(crate::runtime::fault::BPEL_NS, "uninitializedPartnerRole"),
+                data: None,
+            };
         };
         let transport = self.inner.transport.read().ok().and_then(|t| t.clone());
         let Some(transport) = transport else {
@@ -671,6 +783,7 @@ fn merge(into: &mut Effects, more: Effects) {
     into.replies.extend(more.replies);
     into.invokes.extend(more.invokes);
     into.alarms.extend(more.alarms);
+    into.events.extend(more.events);
     into.subscriptions_changed |= more.subscriptions_changed;
     into.ended |= more.ended;
 }

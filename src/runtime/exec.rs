@@ -11,8 +11,8 @@ use super::fault::{Fault, FaultData};
 use super::process::ProcessCtx;
 use super::state::*;
 use crate::events::{
-    ActivityInfo, CorrelationKey, Event, EventHeader, EventKind, EventType, InstanceState, MexAspect,
-    MexRef,
+    ActivityInfo, CorrelationKey, Event, EventHeader, EventKind, EventType, InstanceState,
+    MexAspect, MexRef,
 };
 use crate::model::{
     ActivityId, ActivityKind, CorrelationRef, CorrelationSetId, EndpointRole, Inbound, Initiate,
@@ -129,6 +129,8 @@ pub struct Effects {
 enum Work {
     Start(TaskId),
     Done(TaskId, Outcome),
+    /// Enable the process's event handlers (after the instance's first message).
+    EnableProcessEvents(TaskId, FrameId),
 }
 
 /// Executes steps of one instance of one process.
@@ -333,7 +335,10 @@ impl Exec<'_> {
             activity_instance_id: u64::from(id),
         };
         let line = node.pos.line;
-        let scope_info = self.ctx.events.scope_info(scope, u64::from(frame), parent_frame.map(u64::from));
+        let scope_info =
+            self.ctx
+                .events
+                .scope_info(scope, u64::from(frame), parent_frame.map(u64::from));
         self.emit(scope, ty, |h| {
             h.event(kind)
                 .with_scope(scope_info)
@@ -344,18 +349,31 @@ impl Exec<'_> {
 
     /// A scope handling event for scope task `id`.
     fn scope_event(&mut self, id: TaskId, ty: EventType, kind: EventKind) {
-        let Some(scope) = self.scope_of_task(id) else { return };
+        let Some(scope) = self.scope_of_task(id) else {
+            return;
+        };
         if !self.ctx.events.type_enabled(scope, ty) {
             return;
         }
         let frame = self.task_frame(id).unwrap_or(0);
         let parent_frame = self.inst.frames.get(&frame).and_then(|f| f.parent);
         let line = self.ctx.process.scope(scope).pos.line;
-        let info = self.ctx.events.scope_info(scope, u64::from(frame), parent_frame.map(u64::from));
-        self.emit(scope, ty, |h| h.event(kind).with_scope(info).with_line(line));
+        let info = self
+            .ctx
+            .events
+            .scope_info(scope, u64::from(frame), parent_frame.map(u64::from));
+        self.emit(scope, ty, |h| {
+            h.event(kind).with_scope(info).with_line(line)
+        });
     }
 
-    fn mex_event(&mut self, port_type: &QName, operation: &str, mex: Option<MexId>, aspect: MexAspect) {
+    fn mex_event(
+        &mut self,
+        port_type: &QName,
+        operation: &str,
+        mex: Option<MexId>,
+        aspect: MexAspect,
+    ) {
         let mex = MexRef {
             port_type: port_type.clone(),
             operation: operation.to_string(),
@@ -363,6 +381,15 @@ impl Exec<'_> {
         };
         self.emit(ScopeId::PROCESS, EventType::ProcessMessageExchange, |h| {
             h.event(EventKind::ProcessMessageExchange { mex, aspect })
+        });
+    }
+
+    fn variable_read_event(&mut self, var: Option<VariableId>) {
+        let Some(var) = var else { return };
+        let decl = self.ctx.process.variable(var);
+        let (variable, vscope) = (decl.name.clone(), decl.scope);
+        self.emit(vscope, EventType::VariableRead, |h| {
+            h.event(EventKind::VariableRead { variable })
         });
     }
 
@@ -380,9 +407,16 @@ impl Exec<'_> {
     }
 
     fn state_change(&mut self, old_state: InstanceState, new_state: InstanceState) {
-        self.emit(ScopeId::PROCESS, EventType::ProcessInstanceStateChange, |h| {
-            h.event(EventKind::ProcessInstanceStateChange { old_state, new_state })
-        });
+        self.emit(
+            ScopeId::PROCESS,
+            EventType::ProcessInstanceStateChange,
+            |h| {
+                h.event(EventKind::ProcessInstanceStateChange {
+                    old_state,
+                    new_state,
+                })
+            },
+        );
     }
 
     fn run(&mut self) {
@@ -394,6 +428,15 @@ impl Exec<'_> {
             match work {
                 Work::Start(task) => self.start(task),
                 Work::Done(task, outcome) => self.done(task, outcome),
+                Work::EnableProcessEvents(root, frame) => {
+                    let open = matches!(
+                        self.inst.tasks.get(&root).map(|t| &t.run),
+                        Some(Run::Scope(r)) if r.events_open && r.phase == ScopePhase::Body
+                    );
+                    if open {
+                        self.enable_event_handlers(root, frame, ScopeId::PROCESS);
+                    }
+                }
             }
         }
     }
@@ -562,8 +605,18 @@ impl Exec<'_> {
         let frame = task.frame;
         let scope = self.activity_scope(activity);
         tracing::trace!(instance = self.inst.id, activity = %self.describe(activity), "start");
-        self.activity_event(id, activity, EventType::ActivityEnabled, EventKind::ActivityEnabled);
-        self.activity_event(id, activity, EventType::ActivityExecStart, EventKind::ActivityExecStart);
+        self.activity_event(
+            id,
+            activity,
+            EventType::ActivityEnabled,
+            EventKind::ActivityEnabled,
+        );
+        self.activity_event(
+            id,
+            activity,
+            EventType::ActivityExecStart,
+            EventKind::ActivityExecStart,
+        );
         match kind {
             ActivityKind::Empty | ActivityKind::Extension(_) => self.finish(id, Outcome::Completed),
             ActivityKind::Assign(assign) => {
@@ -572,6 +625,21 @@ impl Exec<'_> {
                     Ok(modified) => {
                         for v in modified {
                             self.variable_event(scope, v);
+                        }
+                        for op in &assign.operations {
+                            if let crate::model::AssignOperation::Copy(crate::model::Copy {
+                                to: crate::model::ToSpec::PartnerLink { partner_link },
+                                ..
+                            }) = op
+                            {
+                                let pl = self.ctx.process.partner_link(*partner_link);
+                                let (name, pl_scope) = (pl.name.clone(), pl.scope);
+                                self.emit(pl_scope, EventType::PartnerLinkModification, |h| {
+                                    h.event(EventKind::PartnerLinkModification {
+                                        partner_link: name,
+                                    })
+                                });
+                            }
                         }
                         self.finish(id, Outcome::Completed)
                     }
@@ -982,35 +1050,10 @@ impl Exec<'_> {
                 return;
             }
         }
-        // Event handlers.
-        for (i, ev) in decl.on_events.iter().enumerate() {
-            if let Err(f) =
-                self.subscribe(id, frame, &ev.inbound, SubscriptionKind::OnEvent(i), false)
-            {
-                self.cancel_waits(id);
-                self.finish(id, Outcome::Faulted(f));
-                return;
-            }
-        }
-        for (i, alarm) in decl.on_alarms.iter().enumerate() {
-            let r = self.with_vars(frame, scope_id, |env, vars| {
-                if alarm.timing.for_expr.is_none() && alarm.timing.until_expr.is_none() {
-                    match alarm.repeat_every {
-                        Some(e) => data::eval_duration(env, vars, e).map(|d| env.now + d),
-                        None => Ok(env.now),
-                    }
-                } else {
-                    data::eval_deadline(env, vars, &alarm.timing)
-                }
-            });
-            match r {
-                Ok(at) => self.arm(id, AlarmKind::Event(i), at),
-                Err(f) => {
-                    self.cancel_waits(id);
-                    self.finish(id, Outcome::Faulted(f));
-                    return;
-                }
-            }
+        // Event handlers; the process's own are enabled once its first message has created
+        // the instance (WS-BPEL 2.0 §12.7), so they can correlate on what it initiated.
+        if id != self.inst.root && !self.enable_event_handlers(id, frame, scope_id) {
+            return;
         }
         let body = match decl.kind {
             ScopeKind::Invoke => None,
@@ -1041,6 +1084,42 @@ impl Exec<'_> {
         }
     }
 
+    /// Subscribes the onEvent handlers and arms the onAlarm handlers of scope task `id`; false
+    /// (and the scope faulted) when one cannot be set up.
+    fn enable_event_handlers(&mut self, id: TaskId, frame: FrameId, scope_id: ScopeId) -> bool {
+        let decl = self.ctx.process.scope(scope_id);
+        for (i, ev) in decl.on_events.iter().enumerate() {
+            if let Err(f) =
+                self.subscribe(id, frame, &ev.inbound, SubscriptionKind::OnEvent(i), false)
+            {
+                self.cancel_waits(id);
+                self.finish(id, Outcome::Faulted(f));
+                return false;
+            }
+        }
+        for (i, alarm) in decl.on_alarms.iter().enumerate() {
+            let r = self.with_vars(frame, scope_id, |env, vars| {
+                if alarm.timing.for_expr.is_none() && alarm.timing.until_expr.is_none() {
+                    match alarm.repeat_every {
+                        Some(e) => data::eval_duration(env, vars, e).map(|d| env.now + d),
+                        None => Ok(env.now),
+                    }
+                } else {
+                    data::eval_deadline(env, vars, &alarm.timing)
+                }
+            });
+            match r {
+                Ok(at) => self.arm(id, AlarmKind::Event(i), at),
+                Err(f) => {
+                    self.cancel_waits(id);
+                    self.finish(id, Outcome::Faulted(f));
+                    return false;
+                }
+            }
+        }
+        true
+    }
+
     /// The body of scope task `id` completed: close its event handlers; complete once no event
     /// handler instance runs.
     fn scope_body_done(&mut self, id: TaskId) {
@@ -1066,6 +1145,53 @@ impl Exec<'_> {
         }
         let frame = r.frame;
         let activity = task.activity;
+        // A request on a message exchange this scope owns (one it declares, or the default one
+        // of an onEvent or parallel forEach scope) and never answered: the scope faults with missingReply (WS-BPEL 2.0 §10.4).
+        if activity != ROOT_ACTIVITY
+            && let Some(scope) = self.scope_of_task(id)
+        {
+            let process = &self.ctx.process;
+            let frames = &self.inst.frames;
+            let (missing, open): (Vec<OpenRequest>, Vec<OpenRequest>) =
+                std::mem::take(&mut self.inst.open_requests)
+                    .into_iter()
+                    .partition(|r| match r.message_exchange {
+                        // The default message exchange belongs to the process, to each
+                        // onEvent and to each parallel forEach branch (WS-BPEL 2.0 §10.4.1).
+                        None => {
+                            owns_default_mex(process, scope)
+                                && frame_for(self.ctx, frames, r.frame, scope) == Some(frame)
+                        }
+                        Some(m) => {
+                            process.message_exchange(m).scope == scope
+                                && frame_for(self.ctx, frames, r.frame, scope) == Some(frame)
+                        }
+                    });
+            self.inst.open_requests = open;
+            if !missing.is_empty() {
+                let fault = Fault::standard(
+                    "missingReply",
+                    format!(
+                        "{} ended without replying to operation {}",
+                        self.describe(activity),
+                        missing[0].operation
+                    ),
+                );
+                for r in missing {
+                    self.fx.replies.push(ReplyOut {
+                        mex: r.mex,
+                        operation: r.operation,
+                        body: ReplyBody::Fault {
+                            name: fault.name.clone(),
+                            data: None,
+                            explanation: fault.explanation.clone(),
+                        },
+                    });
+                }
+                self.scope_fault(id, fault);
+                return;
+            }
+        }
         // Install the compensation handler in the enclosing scope's frame.
         if activity != ROOT_ACTIVITY
             && let Some(scope) = self.scope_of_task(id)
@@ -1384,16 +1510,14 @@ impl Exec<'_> {
         for c in &inbound.correlations {
             let value = self.correlation_value(frame, c.set).cloned();
             match (c.initiate, value) {
-                (Initiate::No, None) => {
-                    if !create_instance {
-                        return Err(Fault::standard(
-                            "correlationViolation",
-                            format!(
-                                "correlation set {} is used with initiate=\"no\" before it was initiated",
-                                self.ctx.process.correlation_set(c.set).name
-                            ),
-                        ));
-                    }
+                (Initiate::No, None) if !create_instance => {
+                    return Err(Fault::standard(
+                        "correlationViolation",
+                        format!(
+                            "correlation set {} is used with initiate=\"no\" before it was initiated",
+                            self.ctx.process.correlation_set(c.set).name
+                        ),
+                    ));
                 }
                 (Initiate::No | Initiate::Join, Some(v)) => correlation.push((c.set, v)),
                 (Initiate::Yes, Some(_)) if !create_instance => {
@@ -1407,6 +1531,28 @@ impl Exec<'_> {
                 }
                 _ => {}
             }
+        }
+        // Two receives for the same partner link, operation and correlation sets enabled at
+        // once: the later one faults (WS-BPEL 2.0 §10.4).
+        let sets: Vec<CorrelationSetId> = inbound.correlations.iter().map(|c| c.set).collect();
+        let conflict = self.inst.subscriptions.values().any(|other| {
+            other.task != task
+                && !matches!(other.kind, SubscriptionKind::OnEvent(_))
+                && !matches!(kind, SubscriptionKind::OnEvent(_))
+                && other.partner_link == inbound.partner_link
+                && other.operation == inbound.operation.name
+                && self.subscription_inbound(other).is_some_and(|o| {
+                    o.correlations.iter().map(|c| c.set).collect::<Vec<_>>() == sets
+                })
+        });
+        if conflict {
+            return Err(Fault::standard(
+                "conflictingReceive",
+                format!(
+                    "another receive for operation {} on this partner link is already waiting",
+                    inbound.operation.name
+                ),
+            ));
         }
         let id = self.inst.fresh();
         self.inst.subscriptions.insert(
@@ -1422,6 +1568,37 @@ impl Exec<'_> {
         );
         self.fx.subscriptions_changed = true;
         Ok(())
+    }
+
+    /// The inbound declaration a subscription waits with.
+    fn subscription_inbound(&self, sub: &Subscription) -> Option<&Inbound> {
+        let task = self.inst.tasks.get(&sub.task)?;
+        if task.activity == ROOT_ACTIVITY {
+            return match sub.kind {
+                SubscriptionKind::OnEvent(i) => self
+                    .ctx
+                    .process
+                    .scope(ScopeId::PROCESS)
+                    .on_events
+                    .get(i)
+                    .map(|e| &e.inbound),
+                _ => None,
+            };
+        }
+        match (&self.ctx.process.activity(task.activity).kind, &sub.kind) {
+            (ActivityKind::Receive(r), SubscriptionKind::Receive) => Some(&r.inbound),
+            (ActivityKind::Pick(p), SubscriptionKind::Pick(i)) => {
+                p.on_messages.get(*i).map(|m| &m.inbound)
+            }
+            (ActivityKind::Scope(s), SubscriptionKind::OnEvent(i)) => self
+                .ctx
+                .process
+                .scope(*s)
+                .on_events
+                .get(*i)
+                .map(|e| &e.inbound),
+            _ => None,
+        }
     }
 
     fn arm(&mut self, task: TaskId, kind: AlarmKind, at: Millis) {
@@ -1442,6 +1619,7 @@ impl Exec<'_> {
     }
 
     /// Applies an inbound message's correlations (initiate / verify) in `frame`.
+    #[allow(clippy::too_many_arguments)] // one call per message direction; a struct would only rename them
     fn apply_correlations(
         &mut self,
         frame: FrameId,
@@ -1450,6 +1628,7 @@ impl Exec<'_> {
         message_type: Option<&QName>,
         message: &Element,
         outbound: Option<bool>,
+        leaving: bool,
     ) -> Result<(), Fault> {
         for c in correlations {
             if let (Some(is_request), Some(p)) = (outbound, c.pattern) {
@@ -1475,6 +1654,10 @@ impl Exec<'_> {
                         format!("correlation set {name} is already initiated"),
                     ));
                 }
+                // An outgoing message (invoke request, reply) with initiate="join" on an already
+                // initiated set is not checked: Apache ODE only initiates there, and processes
+                // written for it rely on that (decision 008).
+                (Initiate::Join, Some(_)) if leaving => {}
                 (Initiate::Yes, Some(old))
                 | (Initiate::Join, Some(old))
                 | (Initiate::No, Some(old)) => {
@@ -1537,7 +1720,14 @@ impl Exec<'_> {
         let Some(task) = self.inst.tasks.get(&sub.task).cloned() else {
             return;
         };
+        let first_message = !self.inst.started;
         self.inst.started = true;
+        if first_message {
+            let root = self.inst.root;
+            let root_frame = self.task_frame(root).unwrap_or(0);
+            self.queue
+                .push_back(Work::EnableProcessEvents(root, root_frame));
+        }
         let node = if task.activity == ROOT_ACTIVITY {
             None
         } else {
@@ -1581,6 +1771,9 @@ impl Exec<'_> {
                 }
             }
             SubscriptionKind::OnEvent(i) => {
+                // The router took the subscription out of its index to deliver this message;
+                // it stays open here, so it must be indexed again.
+                self.fx.subscriptions_changed = true;
                 let Some(scope) = self.scope_of_task(sub.task) else {
                     return;
                 };
@@ -1657,6 +1850,7 @@ impl Exec<'_> {
             inbound.operation.input.as_ref(),
             message,
             None,
+            false,
         )?;
         self.with_vars(frame, scope, |env, vars| {
             data::bind_inbound(env, vars, inbound.variable, &inbound.from_parts, message)
@@ -1678,6 +1872,7 @@ impl Exec<'_> {
                 && r.operation == reply.operation.name
                 && r.message_exchange == reply.message_exchange
         });
+        self.variable_read_event(reply.variable);
         let Some(pos) = pos else {
             return Err(Fault::standard(
                 "missingRequest",
@@ -1709,7 +1904,7 @@ impl Exec<'_> {
             None => None,
         };
         if let (Some(m), Some(mt)) = (&message, &message_type) {
-            self.apply_correlations(frame, scope, &reply.correlations, Some(mt), m, None)?;
+            self.apply_correlations(frame, scope, &reply.correlations, Some(mt), m, None, true)?;
         }
         let req = self.inst.open_requests.remove(pos);
         let aspect = if reply.fault_name.is_some() {
@@ -1717,7 +1912,12 @@ impl Exec<'_> {
         } else {
             MexAspect::ProcessOutput
         };
-        self.mex_event(&reply.operation.port_type, &reply.operation.name, Some(req.mex), aspect);
+        self.mex_event(
+            &reply.operation.port_type,
+            &reply.operation.name,
+            Some(req.mex),
+            aspect,
+        );
         let body = match &reply.fault_name {
             Some(name) => ReplyBody::Fault {
                 name: name.clone(),
@@ -1762,6 +1962,7 @@ impl Exec<'_> {
             );
             return;
         };
+        self.variable_read_event(inv.input_variable);
         let r = self.with_vars(frame, scope, |env, vars| {
             data::build_outbound(env, vars, inv.input_variable, &inv.to_parts, &input_type)
         });
@@ -1779,6 +1980,7 @@ impl Exec<'_> {
             Some(&input_type),
             &message,
             Some(true),
+            true,
         ) {
             self.fail_invoke(id, f);
             return;
@@ -1876,6 +2078,7 @@ impl Exec<'_> {
                         Some(mt),
                         &message,
                         Some(false),
+                        false,
                     )
                 {
                     self.fail_invoke(id, f);
@@ -2070,6 +2273,13 @@ impl Exec<'_> {
                     return;
                 }
                 if matches!(outcome, Outcome::Terminated) {
+                    // Branches a forEach stopped after its completion condition was met.
+                    if let Run::ForEach(r) = &run
+                        && r.early_exit
+                        && ptask.children.is_empty()
+                    {
+                        self.finish(parent, Outcome::Completed);
+                    }
                     return;
                 }
                 self.composite_progress(parent, &ptask, run);
@@ -2566,4 +2776,19 @@ pub fn required_correlation(
         }
     }
     out
+}
+
+/// Whether `scope` implicitly declares a default message exchange: the scope of an onEvent or
+/// the child scope of a parallel forEach.
+fn owns_default_mex(process: &crate::model::Process, scope: ScopeId) -> bool {
+    process
+        .scopes
+        .iter()
+        .any(|s| s.on_events.iter().any(|e| e.scope == scope))
+        || process.activities.iter().any(|a| match &a.kind {
+            ActivityKind::ForEach(fe) if fe.parallel => {
+                matches!(process.activity(fe.activity).kind, ActivityKind::Scope(s) if s == scope)
+            }
+            _ => false,
+        })
 }

@@ -112,8 +112,9 @@ impl Lex<'_> {
             return None;
         }
         self.pos = end;
-        part.iter()
-            .try_fold(0i64, |acc, d| acc.checked_mul(10)?.checked_add(i64::from(d - b'0')))
+        part.iter().try_fold(0i64, |acc, d| {
+            acc.checked_mul(10)?.checked_add(i64::from(d - b'0'))
+        })
     }
 
     /// One or more digits, as text.
@@ -566,7 +567,7 @@ impl Duration {
         if m / 12 > 0 {
             out.push_str(&format!("{}Y", m / 12));
         }
-        if m % 12 > 0 {
+        if !m.is_multiple_of(12) {
             out.push_str(&format!("{}M", m % 12));
         }
         let s = self.seconds.abs().normalize();
@@ -657,7 +658,10 @@ mod tests {
         let d = Duration::parse("P1Y2M3DT4H5M6.5S").unwrap();
         assert_eq!(d.months, 14);
         assert_eq!(d.format("PT0S"), "P1Y2M3DT4H5M6.5S");
-        assert_eq!(Duration::parse("-PT90M").unwrap().format("PT0S"), "-PT1H30M");
+        assert_eq!(
+            Duration::parse("-PT90M").unwrap().format("PT0S"),
+            "-PT1H30M"
+        );
         assert_eq!(Duration::parse("PT0S").unwrap().format("PT0S"), "PT0S");
         for bad in ["P", "PT", "P1S", "1Y", "P1M1Y", "PT1.5M", "P-1Y", "P1YT"] {
             assert!(Duration::parse(bad).is_none(), "{bad}");

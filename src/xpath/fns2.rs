@@ -19,8 +19,8 @@ use super::value::{
     NodeData, NodeKind, NodeRef, element_at, in_scope_namespaces, is_xml_space, pi_parts,
 };
 use super::xdm::{
-    ArithOp, Atomic, CmpOp, Item, Sequence, arithmetic, atomize, compare_atomic,
-    effective_boolean, is_ncname, parse_double, type_mismatch,
+    ArithOp, Atomic, CmpOp, Item, Sequence, arithmetic, atomize, compare_atomic, effective_boolean,
+    is_ncname, parse_double, type_mismatch,
 };
 use super::xsregex;
 
@@ -95,10 +95,11 @@ impl<'a> Args<'a> {
     fn number(&self, i: usize) -> Result<Option<Atomic>, XPathError> {
         match self.atomic(i)? {
             None => Ok(None),
-            Some(Atomic::Untyped(s)) => Ok(Some(Atomic::Double(
-                parse_double(&s)
-                    .ok_or_else(|| super::xdm::invalid_value(&format!("\"{s}\""), "double"))?,
-            ))),
+            Some(Atomic::Untyped(s)) => {
+                Ok(Some(Atomic::Double(parse_double(&s).ok_or_else(|| {
+                    super::xdm::invalid_value(&format!("\"{s}\""), "double")
+                })?)))
+            }
             Some(a) if a.is_numeric() => Ok(Some(a)),
             Some(a) => Err(type_mismatch(format!(
                 "argument {} of {}() must be numeric, not {}",
@@ -210,8 +211,7 @@ fn round_half_even(a: &Atomic, precision: i64) -> Result<Atomic, XPathError> {
                 d.round_dp_with_strategy(p as u32, RoundingStrategy::MidpointNearestEven)
             } else {
                 let scale = Decimal::from(10i64.pow((-p) as u32));
-                (d / scale).round_dp_with_strategy(0, RoundingStrategy::MidpointNearestEven)
-                    * scale
+                (d / scale).round_dp_with_strategy(0, RoundingStrategy::MidpointNearestEven) * scale
             };
             match a {
                 Atomic::Integer(_) => Atomic::Integer(r.to_i64().unwrap_or(0)),
@@ -224,7 +224,9 @@ fn round_half_even(a: &Atomic, precision: i64) -> Result<Atomic, XPathError> {
                 return Ok(other.clone());
             }
             // Through the decimal form, so 0.125 rounds as written, not as its binary value.
-            let r = match Decimal::from_f64_retain(x).or_else(|| super::xdm::parse_decimal(&x.to_string())) {
+            let r = match Decimal::from_f64_retain(x)
+                .or_else(|| super::xdm::parse_decimal(&x.to_string()))
+            {
                 Some(d) if p >= 0 => d
                     .round_dp_with_strategy(p as u32, RoundingStrategy::MidpointNearestEven)
                     .to_f64()
@@ -302,7 +304,10 @@ impl<'a> Eval2<'_, 'a> {
             Item::Node(n) => Ok(n),
             Item::Atomic(a) => Err(XPathError::type_error(
                 0,
-                format!("[XPTY0004] {what} needs a node as context item, not {}", a.type_name()),
+                format!(
+                    "[XPTY0004] {what} needs a node as context item, not {}",
+                    a.type_name()
+                ),
             )),
         }
     }
@@ -323,7 +328,9 @@ impl<'a> Eval2<'_, 'a> {
 
     fn string_or_context(&self, a: &Args<'a>, f: &Focus<'a>) -> Result<String, XPathError> {
         if a.v.is_empty() {
-            Ok(self.context_item(f, &format!("{}()", a.name))?.string_value())
+            Ok(self
+                .context_item(f, &format!("{}()", a.name))?
+                .string_value())
         } else {
             a.string(0)
         }
@@ -396,9 +403,9 @@ impl<'a> Eval2<'_, 'a> {
                 .node(0)?
                 .and_then(|n| name_of_node(&n))
                 .map(|(p, q)| Atomic::QName(p, q))),
-            "nilled" => opt(a.node(0)?.and_then(|n| {
-                (n.kind() == NodeKind::Element).then_some(Atomic::Boolean(false))
-            })),
+            "nilled" => opt(a
+                .node(0)?
+                .and_then(|n| (n.kind() == NodeKind::Element).then_some(Atomic::Boolean(false)))),
             "string" => s(self.string_or_context(&a, f)?),
             "data" => Ok(atomize(a.seq(0)).into_iter().map(Item::Atomic).collect()),
             "base-uri" | "document-uri" | "static-base-uri" => Ok(Vec::new()),
@@ -424,7 +431,8 @@ impl<'a> Eval2<'_, 'a> {
                 };
                 atom(match x {
                     Atomic::Integer(i) => Atomic::Integer(if local == "abs" {
-                        i.checked_abs().ok_or_else(|| type_mismatch("integer overflow"))?
+                        i.checked_abs()
+                            .ok_or_else(|| type_mismatch("integer overflow"))?
                     } else {
                         i
                     }),
@@ -472,9 +480,15 @@ impl<'a> Eval2<'_, 'a> {
                         Atomic::Integer(i) => i,
                         other => other.to_double() as i64,
                     };
-                    let c = u32::try_from(cp).ok().and_then(char::from_u32).ok_or_else(|| {
-                        XPathError::dynamic(0, format!("[FOCH0001] {cp} is not a valid XML character"))
-                    })?;
+                    let c = u32::try_from(cp)
+                        .ok()
+                        .and_then(char::from_u32)
+                        .ok_or_else(|| {
+                            XPathError::dynamic(
+                                0,
+                                format!("[FOCH0001] {cp} is not a valid XML character"),
+                            )
+                        })?;
                     out.push(c);
                 }
                 s(out)
@@ -514,7 +528,11 @@ impl<'a> Eval2<'_, 'a> {
             "substring" => {
                 let text = a.string(0)?;
                 let start = a.double(1)?;
-                let len = if a.v.len() > 2 { Some(a.double(2)?) } else { None };
+                let len = if a.v.len() > 2 {
+                    Some(a.double(2)?)
+                } else {
+                    None
+                };
                 s(fns_core::substring(&text, start, len))
             }
             "string-length" => {
@@ -526,16 +544,23 @@ impl<'a> Eval2<'_, 'a> {
             "normalize-unicode" => s(a.string(0)?),
             "upper-case" => s(a.string(0)?.to_uppercase()),
             "lower-case" => s(a.string(0)?.to_lowercase()),
-            "translate" => s(fns_core::translate(&a.string(0)?, &a.string(1)?, &a.string(2)?)),
+            "translate" => s(fns_core::translate(
+                &a.string(0)?,
+                &a.string(1)?,
+                &a.string(2)?,
+            )),
             "encode-for-uri" => s(percent_encode(&a.string(0)?, |c| {
                 c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '~')
             })),
             "iri-to-uri" => s(percent_encode(&a.string(0)?, |c| {
-                c.is_ascii() && !c.is_ascii_control() && !matches!(c, ' ' | '<' | '>' | '"' | '{' | '}' | '|' | '\\' | '^' | '`')
+                c.is_ascii()
+                    && !c.is_ascii_control()
+                    && !matches!(
+                        c,
+                        ' ' | '<' | '>' | '"' | '{' | '}' | '|' | '\\' | '^' | '`'
+                    )
             })),
-            "escape-html-uri" => s(percent_encode(&a.string(0)?, |c| {
-                (' '..='~').contains(&c)
-            })),
+            "escape-html-uri" => s(percent_encode(&a.string(0)?, |c| (' '..='~').contains(&c))),
             "contains" => boolean(a.string(0)?.contains(&a.string(1)?)),
             "starts-with" => boolean(a.string(0)?.starts_with(&a.string(1)?)),
             "ends-with" => boolean(a.string(0)?.ends_with(&a.string(1)?)),
@@ -591,7 +616,10 @@ impl<'a> Eval2<'_, 'a> {
                 atom(Atomic::AnyUri(if absolute || base.is_empty() {
                     rel
                 } else if rel.starts_with('/') {
-                    match base.find("://").and_then(|i| base[i + 3..].find('/').map(|j| i + 3 + j)) {
+                    match base
+                        .find("://")
+                        .and_then(|i| base[i + 3..].find('/').map(|j| i + 3 + j))
+                    {
                         Some(end) => format!("{}{rel}", &base[..end]),
                         None => format!("{base}{rel}"),
                     }
@@ -608,8 +636,12 @@ impl<'a> Eval2<'_, 'a> {
             "not" => boolean(!effective_boolean(a.seq(0))?),
             "boolean" => boolean(effective_boolean(a.seq(0))?),
             // Durations, dates and times.
-            "years-from-duration" | "months-from-duration" | "days-from-duration"
-            | "hours-from-duration" | "minutes-from-duration" | "seconds-from-duration" => {
+            "years-from-duration"
+            | "months-from-duration"
+            | "days-from-duration"
+            | "hours-from-duration"
+            | "minutes-from-duration"
+            | "seconds-from-duration" => {
                 let d = match a.date_time(0)? {
                     None => return Ok(Vec::new()),
                     Some(
@@ -641,13 +673,23 @@ impl<'a> Eval2<'_, 'a> {
                         Atomic::Date(d) => d,
                         Atomic::Untyped(s) => DateTime::parse_date(&s)
                             .ok_or_else(|| super::xdm::invalid_value(&s, "date"))?,
-                        other => return Err(type_mismatch(format!("dateTime() needs a date, not {}", other.type_name()))),
+                        other => {
+                            return Err(type_mismatch(format!(
+                                "dateTime() needs a date, not {}",
+                                other.type_name()
+                            )));
+                        }
                     };
                     let t = match t {
                         Atomic::Time(t) => t,
                         Atomic::Untyped(s) => DateTime::parse_time(&s)
                             .ok_or_else(|| super::xdm::invalid_value(&s, "time"))?,
-                        other => return Err(type_mismatch(format!("dateTime() needs a time, not {}", other.type_name()))),
+                        other => {
+                            return Err(type_mismatch(format!(
+                                "dateTime() needs a time, not {}",
+                                other.type_name()
+                            )));
+                        }
                     };
                     let tz = match (d.tz, t.tz) {
                         (Some(x), Some(y)) if x != y => {
@@ -668,11 +710,21 @@ impl<'a> Eval2<'_, 'a> {
                 }
                 _ => Ok(Vec::new()),
             },
-            "year-from-dateTime" | "month-from-dateTime" | "day-from-dateTime"
-            | "hours-from-dateTime" | "minutes-from-dateTime" | "seconds-from-dateTime"
-            | "timezone-from-dateTime" | "year-from-date" | "month-from-date"
-            | "day-from-date" | "timezone-from-date" | "hours-from-time"
-            | "minutes-from-time" | "seconds-from-time" | "timezone-from-time" => {
+            "year-from-dateTime"
+            | "month-from-dateTime"
+            | "day-from-dateTime"
+            | "hours-from-dateTime"
+            | "minutes-from-dateTime"
+            | "seconds-from-dateTime"
+            | "timezone-from-dateTime"
+            | "year-from-date"
+            | "month-from-date"
+            | "day-from-date"
+            | "timezone-from-date"
+            | "hours-from-time"
+            | "minutes-from-time"
+            | "seconds-from-time"
+            | "timezone-from-time" => {
                 let dt = match a.date_time(0)? {
                     None => return Ok(Vec::new()),
                     Some(Atomic::DateTime(d) | Atomic::Date(d) | Atomic::Time(d)) => d,
@@ -693,7 +745,8 @@ impl<'a> Eval2<'_, 'a> {
                     _ => opt(tz_duration(dt.tz)),
                 }
             }
-            "adjust-dateTime-to-timezone" | "adjust-date-to-timezone"
+            "adjust-dateTime-to-timezone"
+            | "adjust-date-to-timezone"
             | "adjust-time-to-timezone" => {
                 let Some(v) = a.date_time(0)? else {
                     return Ok(Vec::new());
@@ -751,7 +804,10 @@ impl<'a> Eval2<'_, 'a> {
                         "[FOCA0002] a prefixed QName needs a namespace URI",
                     ));
                 }
-                atom(Atomic::QName(prefix.to_owned(), QName::new(uri, local_part)))
+                atom(Atomic::QName(
+                    prefix.to_owned(),
+                    QName::new(uri, local_part),
+                ))
             }
             "prefix-from-QName" | "local-name-from-QName" | "namespace-uri-from-QName" => {
                 match a.atomic(0)? {
@@ -778,15 +834,16 @@ impl<'a> Eval2<'_, 'a> {
                 }
                 let scope = in_scope_namespaces(el.tree().root(), el.path()).unwrap_or_default();
                 let lookup = |p: &str| -> Option<String> {
-                    scope.iter().find(|(x, _)| *x == p).map(|(_, u)| (*u).to_owned())
+                    scope
+                        .iter()
+                        .find(|(x, _)| *x == p)
+                        .map(|(_, u)| (*u).to_owned())
                 };
                 match local {
-                    "in-scope-prefixes" => {
-                        Ok(scope
-                            .iter()
-                            .map(|(p, _)| Item::Atomic(Atomic::String((*p).to_owned())))
-                            .collect())
-                    }
+                    "in-scope-prefixes" => Ok(scope
+                        .iter()
+                        .map(|(p, _)| Item::Atomic(Atomic::String((*p).to_owned())))
+                        .collect()),
                     "namespace-uri-for-prefix" => {
                         let p = a.string(0)?;
                         opt(lookup(&p).map(Atomic::AnyUri))
@@ -976,9 +1033,7 @@ impl<'a> Eval2<'_, 'a> {
                 let n = items.len();
                 match self.sum(items)? {
                     None => Ok(Vec::new()),
-                    Some(total) => {
-                        atom(arithmetic(ArithOp::Div, &total, &usize_int(n), self.tz)?)
-                    }
+                    Some(total) => atom(arithmetic(ArithOp::Div, &total, &usize_int(n), self.tz)?),
                 }
             }
             "max" => opt(self.min_max(atomize(a.seq(0)), Ordering::Greater)?),

@@ -531,13 +531,10 @@ impl Atomic {
                     "false" | "0" => Atomic::Boolean(false),
                     _ => return Err(bad()),
                 },
-                T::Integer => Atomic::Integer(parse_integer(t).map_err(|e| {
-                    if e.message.contains("FOAR") {
-                        e
-                    } else {
-                        bad()
-                    }
-                })?),
+                T::Integer => Atomic::Integer(
+                    parse_integer(t)
+                        .map_err(|e| if e.message.contains("FOAR") { e } else { bad() })?,
+                ),
                 T::Decimal => Atomic::Decimal(parse_decimal(t).ok_or_else(bad)?),
                 T::Double => Atomic::Double(parse_double(t).ok_or_else(bad)?),
                 T::Float => Atomic::Float(parse_double(t).ok_or_else(bad)? as f32),
@@ -568,7 +565,7 @@ impl Atomic {
                     Atomic::QName(String::new(), QName::local(t))
                 }
                 T::HexBinary => {
-                    if t.len() % 2 != 0 || !t.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    if !t.len().is_multiple_of(2) || !t.bytes().all(|b| b.is_ascii_hexdigit()) {
                         return Err(bad());
                     }
                     Atomic::Other(T::HexBinary, t.to_ascii_uppercase())
@@ -622,11 +619,14 @@ impl Atomic {
                     if !x.is_finite() {
                         return Err(XPathError::dynamic(
                             0,
-                            format!("[FOCA0002] cannot cast {} to xs:integer", format_double(x, false)),
+                            format!(
+                                "[FOCA0002] cannot cast {} to xs:integer",
+                                format_double(x, false)
+                            ),
                         ));
                     }
                     let t = x.trunc();
-                    if t < -9.223_372_036_854_776e18 || t >= 9.223_372_036_854_776e18 {
+                    if !(-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&t) {
                         return Err(overflow());
                     }
                     t as i64
@@ -719,9 +719,7 @@ fn tz_suffix(d: &DateTime) -> String {
 /// True for an XML NCName.
 pub fn is_ncname(s: &str) -> bool {
     let mut chars = s.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_alphabetic() || c == '_')
+    chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
         && chars.all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | '\u{B7}'))
 }
 
@@ -795,9 +793,7 @@ impl CmpOp {
 fn cmp_num(a: Num, b: Num) -> Option<Ordering> {
     match (a, b) {
         (Num::I(x), Num::I(y)) => Some(x.cmp(&y)),
-        _ if a.rank().max(b.rank()) <= 1 => {
-            Some(a.to_decimal()?.cmp(&b.to_decimal()?))
-        }
+        _ if a.rank().max(b.rank()) <= 1 => Some(a.to_decimal()?.cmp(&b.to_decimal()?)),
         _ => a.to_f64().partial_cmp(&b.to_f64()),
     }
 }
@@ -965,7 +961,10 @@ fn scale_duration(d: &Duration, f: f64, op: ArithOp) -> Result<Duration, XPathEr
     }
     let f = if op == ArithOp::Div {
         if f == 0.0 {
-            return Err(XPathError::dynamic(0, "[FODT0002] duration divided by zero"));
+            return Err(XPathError::dynamic(
+                0,
+                "[FODT0002] duration divided by zero",
+            ));
         }
         1.0 / f
     } else {
@@ -1069,7 +1068,11 @@ pub fn arithmetic(
                 A::DateTime(r)
             }
         }
-        (ArithOp::Add, A::YearMonthDuration(d) | A::DayTimeDuration(d), A::DateTime(x) | A::Date(x)) => {
+        (
+            ArithOp::Add,
+            A::YearMonthDuration(d) | A::DayTimeDuration(d),
+            A::DateTime(x) | A::Date(x),
+        ) => {
             let r = x.add_duration(d).ok_or_else(overflow)?;
             if matches!(b, A::Date(_)) {
                 A::Date(r.date_only())
@@ -1093,7 +1096,9 @@ pub fn negate(a: &Atomic) -> Result<Atomic, XPathError> {
         Atomic::Decimal(d) => Atomic::Decimal(-*d),
         Atomic::Float(f) => Atomic::Float(-f),
         Atomic::Double(x) => Atomic::Double(-x),
-        Atomic::Untyped(s) => Atomic::Double(-parse_double(s).ok_or_else(|| invalid_value(&format!("\"{s}\""), "double"))?),
+        Atomic::Untyped(s) => Atomic::Double(
+            -parse_double(s).ok_or_else(|| invalid_value(&format!("\"{s}\""), "double"))?,
+        ),
         Atomic::DayTimeDuration(d) => Atomic::DayTimeDuration(d.negate()),
         Atomic::YearMonthDuration(d) => Atomic::YearMonthDuration(d.negate()),
         _ => {

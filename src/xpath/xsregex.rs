@@ -55,8 +55,8 @@ impl Translator<'_> {
             'n' => r"\n".to_owned(),
             'r' => r"\r".to_owned(),
             't' => r"\t".to_owned(),
-            '\\' | '|' | '.' | '-' | '^' | '?' | '*' | '+' | '{' | '}' | '(' | ')' | '['
-            | ']' | '$' => format!("\\{c}"),
+            '\\' | '|' | '.' | '-' | '^' | '?' | '*' | '+' | '{' | '}' | '(' | ')' | '[' | ']'
+            | '$' => format!("\\{c}"),
             'd' => r"\d".to_owned(),
             'D' => r"\D".to_owned(),
             's' => class(r" \t\n\r", false),
@@ -254,8 +254,7 @@ pub(super) fn replacement(rep: &str, groups: usize) -> Result<String, XPathError
                     // The longest group number that exists; further digits are literal.
                     let mut longer = digits.clone();
                     longer.push(d);
-                    if !digits.is_empty() && longer.parse::<usize>().map_or(true, |n| n >= groups)
-                    {
+                    if !digits.is_empty() && longer.parse::<usize>().map_or(true, |n| n >= groups) {
                         break;
                     }
                     digits = longer;
@@ -299,7 +298,10 @@ mod tests {
         assert!(re.is_match("123-ABC"));
         assert!(!re.is_match("12-ABC"));
         let word = compile(r"\w+", "").unwrap();
-        assert_eq!(word.find("  hello, world").map(|m| m.as_str()), Some("hello"));
+        assert_eq!(
+            word.find("  hello, world").map(|m| m.as_str()),
+            Some("hello")
+        );
         let sub = compile("[a-z-[aeiou]]+", "").unwrap();
         assert_eq!(sub.find("aabcde").map(|m| m.as_str()), Some("bcd"));
     }

@@ -5,5 +5,7 @@ mod deploy;
 mod mgmt;
 mod runtime;
 mod samples;
+mod samples_run;
+mod soap;
 mod support;
 mod upload;

@@ -685,6 +685,10 @@ fn replace_element(el: &mut Element, src: Src, keep_src_name: bool) {
             if keep_src_name {
                 el.name = s.name;
                 el.prefix = s.prefix;
+            } else if el.prefix.is_empty() && el.name == s.name {
+                // Same element (e.g. a literal copied onto a part skeleton the engine created):
+                // keep the author's prefix, so unqualified children need no `xmlns=""`.
+                el.prefix = s.prefix;
             }
             for (p, u) in s.ns_decls {
                 match el.ns_decls.iter_mut().find(|(q, _)| *q == p) {

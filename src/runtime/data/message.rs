@@ -330,17 +330,20 @@ pub(super) fn validate_value(env: &Env<'_>, ty: &VarType, value: &Element) -> Re
     }
 }
 
-// TODO(merge): call `bpelgate_wsdl::xsd::validate::validate_element(env.wsdl, el)` (helper
-// xmlproc) here and render its `Vec<ValidationError>`; until then only the checks above apply.
-fn schema_validate_element(env: &Env<'_>, el: &Element) -> Result<(), String> {
-    let _ = (env, el);
-    Ok(())
+fn render(errors: Vec<bpelgate_wsdl::xsd::validate::ValidationError>) -> String {
+    errors
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
-// TODO(merge): call `bpelgate_wsdl::xsd::validate::validate_value(env.wsdl, ty, value)`.
+fn schema_validate_element(env: &Env<'_>, el: &Element) -> Result<(), String> {
+    bpelgate_wsdl::xsd::validate::validate_element(env.wsdl, el).map_err(render)
+}
+
 fn schema_validate_value(env: &Env<'_>, ty: &QName, value: &Element) -> Result<(), String> {
-    let _ = (env, ty, value);
-    Ok(())
+    bpelgate_wsdl::xsd::validate::validate_value(env.wsdl, ty, value).map_err(render)
 }
 
 pub(super) fn check_message_shape(

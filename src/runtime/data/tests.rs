@@ -353,6 +353,22 @@ fn literal_element_to_uninitialised_element_variable() {
 }
 
 #[test]
+fn literal_onto_an_engine_made_element_keeps_the_authors_prefix() {
+    let f = fx();
+    let mut v = Vars::default();
+    f.run(&mut v, vec![cp(literal(ORDER), f.to_var("order"))])
+        .unwrap();
+    // The first copy created the variable from the literal; a second copy replaces the content
+    // of that element and must not lose the literal's prefix.
+    if let Some(o) = v.values.get_mut(&f.var("order")) {
+        o.prefix.clear();
+    }
+    f.run(&mut v, vec![cp(literal(ORDER), f.to_var("order"))])
+        .unwrap();
+    assert_eq!(v.values[&f.var("order")].prefix, "tns");
+}
+
+#[test]
 fn literal_text_to_simple_variable() {
     let f = fx();
     let mut v = Vars::default();

@@ -78,3 +78,71 @@ async fn catch_handles_a_thrown_fault() {
     let out = output(e.call("TestService", "run", &req("x", "k")).await);
     assert_eq!(out, "<message><out>caught</out></message>");
 }
+
+#[tokio::test]
+async fn one_way_start_then_correlated_request() {
+    let body = r#"<sequence>
+        <receive partnerLink="client" operation="start" variable="req" createInstance="yes">
+          <correlations><correlation set="cs" initiate="yes"/></correlations>
+        </receive>
+        <assign><copy><from>$req.in</from><to variable="first"/></copy></assign>
+        <receive partnerLink="client" operation="run" variable="req">
+          <correlations><correlation set="cs"/></correlations>
+        </receive>
+        <assign><copy><from>concat($first, '+', $req.in)</from><to variable="resp" part="out"/></copy></assign>
+        <reply partnerLink="client" operation="run" variable="resp"/>
+      </sequence>"#;
+    let (e, _d) = deploy(&process(
+        r#"<variable name="first" type="xsd:string"/>"#,
+        body,
+    ));
+    assert!(matches!(
+        e.send("TestService", "start", &req("a", "K1")).await,
+        bpelgate::router::Delivery::Accepted
+    ));
+    assert!(matches!(
+        e.send("TestService", "start", &req("b", "K2")).await,
+        bpelgate::router::Delivery::Accepted
+    ));
+    let out = output(e.call("TestService", "run", &req("x", "K2")).await);
+    assert_eq!(out, "<message><out>b+x</out></message>");
+    let out = output(e.call("TestService", "run", &req("y", "K1")).await);
+    assert_eq!(out, "<message><out>a+y</out></message>");
+}
+
+/// Process-level event handlers are enabled once the first message created the instance, so
+/// they may correlate on a set that message initiated (WS-BPEL 2.0 §12.7).
+#[tokio::test]
+async fn process_event_handler_correlates_on_the_start_message() {
+    let decls = "";
+    let body = r#"<eventHandlers>
+        <onEvent partnerLink="client" operation="next" messageType="t:Req" variable="ev">
+          <correlations><correlation set="cs" initiate="no"/></correlations>
+          <scope>
+            <sequence>
+              <assign><copy><from>concat('status of ', $ev.key)</from><to variable="resp" part="out"/></copy></assign>
+              <reply partnerLink="client" operation="next" variable="resp"/>
+            </sequence>
+          </scope>
+        </onEvent>
+      </eventHandlers>
+      <sequence>
+        <receive partnerLink="client" operation="start" variable="req" createInstance="yes">
+          <correlations><correlation set="cs" initiate="yes"/></correlations>
+        </receive>
+        <receive partnerLink="client" operation="run" variable="req">
+          <correlations><correlation set="cs"/></correlations>
+        </receive>
+        <assign><copy><from>'finished'</from><to variable="resp" part="out"/></copy></assign>
+        <reply partnerLink="client" operation="run" variable="resp"/>
+      </sequence>"#;
+    let (e, _d) = deploy(&process(decls, body));
+    assert!(matches!(
+        e.send("TestService", "start", &req("a", "K7")).await,
+        bpelgate::router::Delivery::Accepted
+    ));
+    let out = output(e.call("TestService", "next", &req("?", "K7")).await);
+    assert_eq!(out, "<message><out>status of K7</out></message>");
+    let out = output(e.call("TestService", "run", &req("x", "K7")).await);
+    assert_eq!(out, "<message><out>finished</out></message>");
+}

@@ -1,8 +1,15 @@
 //! Runtime tests: small BPEL processes compiled and deployed into a registry with a router,
 //! driven through the engine API (message form in, reply out).
 
+mod activities;
 mod basics;
-mod kit;
+mod compensation;
+mod correlation;
+mod events;
+mod events_handlers;
+mod faults;
+mod flow;
+pub(crate) mod kit;
 mod roundtrip;
 
 use std::sync::Arc;

@@ -56,11 +56,16 @@ fn run(ctx: &ProcessCtx, messages: &[(&str, &str, &str)], persist: bool) -> (Vec
             .unwrap_or_else(|| panic!("no subscription for {op} at message {i}"))
             .0;
         let message = parse_str(&req(input, key), &Limits::default()).expect("message");
-        let fx = step(ctx, &mut inst, now, Input::Message {
-            subscription: sub,
-            message,
-            mex: (*op != "start").then_some(i as u64 + 1),
-        });
+        let fx = step(
+            ctx,
+            &mut inst,
+            now,
+            Input::Message {
+                subscription: sub,
+                message,
+                mex: (*op != "start").then_some(i as u64 + 1),
+            },
+        );
         for r in fx.replies {
             replies.push(match r.body {
                 ReplyBody::Output(m) => to_string(&m),

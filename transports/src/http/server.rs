@@ -72,6 +72,13 @@ impl HttpResponse {
 pub trait Handler: Send + Sync + 'static {
     /// Answers one request.
     fn handle(&self, req: HttpRequest) -> impl Future<Output = HttpResponse> + Send;
+
+    /// Answers a request the listener refused before reading it whole (body too large or
+    /// unreadable), so a protocol endpoint can answer in its own format (e.g. a SOAP fault).
+    fn refused(&self, path: &str, status: StatusCode, reason: &str) -> HttpResponse {
+        let _ = path;
+        HttpResponse::text(status, reason.to_string())
+    }
 }
 
 /// Limits of the listener.
@@ -175,10 +182,12 @@ async fn answer<H: Handler>(
             };
             handler.handle(req).await
         }
-        Err(e @ BodyError::TooLarge { .. }) => {
-            HttpResponse::text(StatusCode::PAYLOAD_TOO_LARGE, e.to_string())
-        }
-        Err(e) => HttpResponse::text(StatusCode::BAD_REQUEST, e.to_string()),
+        Err(e @ BodyError::TooLarge { .. }) => handler.refused(
+            parts.uri.path(),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &e.to_string(),
+        ),
+        Err(e) => handler.refused(parts.uri.path(), StatusCode::BAD_REQUEST, &e.to_string()),
     };
     let mut resp = Response::new(Full::new(reply.body));
     *resp.status_mut() = reply.status;

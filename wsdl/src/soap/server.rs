@@ -378,10 +378,27 @@ pub fn encode_fault(
     fault: &QName,
     message: Option<&Element>,
 ) -> Vec<u8> {
+    encode_fault_explained(pb, version, operation, fault, message, "")
+}
+
+/// [`encode_fault`] with a human explanation appended to the fault string after the fault's
+/// QName (`{ns}local: why`), so a caller sees why an undeclared fault happened.
+pub fn encode_fault_explained(
+    pb: &PortBinding,
+    version: SoapVersion,
+    operation: &str,
+    fault: &QName,
+    message: Option<&Element>,
+    explanation: &str,
+) -> Vec<u8> {
     let declared = pb
         .operation(operation)
         .and_then(|op| op.faults.iter().find(|f| f.qname == *fault));
-    let reason = fault.clark();
+    let reason = if explanation.is_empty() {
+        fault.clark()
+    } else {
+        format!("{}: {explanation}", fault.clark())
+    };
     let fault_el = match (declared, message) {
         (Some(fb), Some(msg)) => {
             let detail = match fb.element_part() {
