@@ -17,79 +17,22 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-target="${CARGO_TARGET_DIR:-$root/target}"
 connections="${BENCH_CONNECTIONS:-16 64}"
 duration="${BENCH_DURATION:-10s}"
 warmup="${BENCH_WARMUP:-2s}"
 threads="${BENCH_THREADS:-1}"
+# shellcheck source=common.sh
+source "$root/benches/common.sh"
 
-if [[ "${BENCH_NO_BUILD:-}" != 1 ]]; then
-  (cd "$root" && cargo build --release -p bpelgate --bin bpelgate -p bpelgate-benches --bin soapload)
-fi
-server="$target/release/bpelgate"
-load="$target/release/soapload"
-
-work="$(mktemp -d -t bpelgate-bench.XXXXXX)"
-mkdir -p "$work/deploy" "$work/data"
-cp -r "$root/benches/packages/OrderAck" "$work/deploy/"
-
-port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-
-pid=""
-cleanup() {
-  if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
-    kill -INT "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  fi
-  if [[ "${BENCH_KEEP:-}" == 1 ]]; then
-    echo "kept $work"
-  else
-    rm -rf "$work"
-  fi
-}
-trap cleanup EXIT
-
-# The work dir as cwd: no conf/bpelgate.toml is picked up, the built-in defaults apply.
-# shellcheck disable=SC2086  # BENCH_SERVER_CMD is a word list on purpose.
-(cd "$work" && exec ${BENCH_SERVER_CMD:-} "$server" serve --http-port "$port" \
-  --deploy-dir "$work/deploy" --data-dir "$work/data" >"$work/server.log" 2>&1) &
-pid=$!
-
-base="http://127.0.0.1:$port"
-url="$base/services/OrderAckService"
-for _ in $(seq 1 200); do
-  if curl -fsS -o /dev/null "$url?wsdl" 2>/dev/null; then break; fi
-  if ! kill -0 "$pid" 2>/dev/null; then
-    echo "the server exited:" >&2
-    cat "$work/server.log" >&2
-    exit 1
-  fi
-  sleep 0.1
-done
-if ! curl -fsS -o /dev/null "$url?wsdl"; then
-  echo "OrderAckService was not deployed:" >&2
-  cat "$work/server.log" >&2
-  exit 1
-fi
-
-# One request first, to fail loudly on a broken package rather than to report 0 req/s.
-reply="$(curl -sS -H 'Content-Type: text/xml; charset=utf-8' \
-  -H 'SOAPAction: "http://bpelgate.example/bench/order/placeOrder"' \
-  --data-binary "@$root/benches/packages/order-request.xml" "$url")"
-if [[ "$reply" != *"lines"*">3</"*"accepted"* ]]; then
-  echo "unexpected reply: $reply" >&2
-  exit 1
-fi
-
-echo "bpelgate $("$server" --version | awk '{print $2}') on $(nproc) CPUs; OrderAck, $(wc -c <"$root/benches/packages/order-request.xml") byte request"
-# Server CPU time (user + system, clock ticks) from /proc: with other work on the machine, CPU
-# per request is steadier than req/s.
+# Server CPU time (user + system, clock ticks) from /proc: CPU per request is less sensitive
+# than req/s to the generator sharing the cores.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0; }
 hz="$(getconf CLK_TCK)"
+
+echo "bpelgate $("$server" --version | awk '{print $2}') on $(nproc) CPUs; OrderAck, $(wc -c <"$request") byte request"
 for c in $connections; do
   before="$(cpu_ticks)"
-  out="$("$load" --url "$url" --body "$root/benches/packages/order-request.xml" \
-    --action "http://bpelgate.example/bench/order/placeOrder" \
+  out="$("$load" --url "$url" --body "$request" --action "$action" \
     --connections "$c" --duration "$duration" --warmup "$warmup" --threads "$threads" \
     --expect-body "accepted")"
   after="$(cpu_ticks)"

@@ -7,6 +7,8 @@
 use std::collections::BTreeMap;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -56,6 +58,10 @@ struct Args {
     /// Text a successful response body must contain (else counted as "unexpected body").
     #[arg(long)]
     expect_body: Option<String>,
+    /// Send exactly this many requests (no warm-up, no time limit) instead of running for
+    /// --duration; for cost measurements under a profiler.
+    #[arg(long)]
+    requests: Option<u64>,
     /// Print one `key=value` summary line instead of the human-readable report.
     #[arg(long)]
     summary: bool,
@@ -145,7 +151,12 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 
 /// One connection's closed loop until `end`; only responses that complete inside
 /// `[measure_from, end)` are counted.
-async fn connection(t: &Target, measure_from: Instant, end: Instant) -> Tally {
+async fn connection(
+    t: &Target,
+    measure_from: Instant,
+    end: Instant,
+    tickets: Option<&AtomicU64>,
+) -> Tally {
     let mut tally = Tally::default();
     'connect: while Instant::now() < end {
         let stream = match TcpStream::connect(t.addr).await {
@@ -170,6 +181,13 @@ async fn connection(t: &Target, measure_from: Instant, end: Instant) -> Tally {
         loop {
             let started = Instant::now();
             if started >= end {
+                break 'connect;
+            }
+            // A count-limited run: each request takes a ticket first.
+            if tickets.is_some_and(|t| {
+                t.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+                    .is_err()
+            }) {
                 break 'connect;
             }
             if sender.ready().await.is_err() {
@@ -220,15 +238,20 @@ async fn connection(t: &Target, measure_from: Instant, end: Instant) -> Tally {
 }
 
 async fn run(args: &Args) -> anyhow::Result<Report> {
-    let t = std::sync::Arc::new(target(args)?);
+    let t = Arc::new(target(args)?);
+    let tickets = args.requests.map(|n| Arc::new(AtomicU64::new(n)));
     let start = Instant::now();
-    let measure_from = start + args.warmup;
-    let end = measure_from + args.duration;
+    let (measure_from, end) = match tickets {
+        // Far enough to never be reached; the tickets end the run.
+        Some(_) => (start, start + Duration::from_secs(365 * 24 * 3600)),
+        None => (start + args.warmup, start + args.warmup + args.duration),
+    };
     let mut tasks = Vec::with_capacity(args.connections);
     for _ in 0..args.connections {
         let t = t.clone();
+        let tickets = tickets.clone();
         tasks.push(tokio::spawn(async move {
-            connection(&t, measure_from, end).await
+            connection(&t, measure_from, end, tickets.as_deref()).await
         }));
     }
     let mut report = Report {
@@ -246,6 +269,9 @@ async fn run(args: &Args) -> anyhow::Result<Report> {
         for (k, n) in tally.failures {
             *report.failures.entry(k).or_default() += n;
         }
+    }
+    if tickets.is_some() {
+        report.elapsed = start.elapsed();
     }
     report.latency = Latency::of(&mut samples);
     Ok(report)
@@ -265,10 +291,13 @@ fn main() -> anyhow::Result<()> {
     if args.summary {
         println!("{}", report.summary_line(args.connections));
     } else {
-        println!(
-            "{} connections, {:?} warm-up, {:?} measured: {}",
-            args.connections, args.warmup, args.duration, args.url
-        );
+        match args.requests {
+            Some(n) => println!("{} connections, {n} requests: {}", args.connections, args.url),
+            None => println!(
+                "{} connections, {:?} warm-up, {:?} measured: {}",
+                args.connections, args.warmup, args.duration, args.url
+            ),
+        }
         print!("{report}");
     }
     Ok(())
