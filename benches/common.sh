@@ -9,7 +9,7 @@ target="${CARGO_TARGET_DIR:-$root/target}"
 if [[ "${BENCH_NO_BUILD:-}" != 1 ]]; then
   (cd "$root" && cargo build --release -p bpelgate --bin bpelgate -p bpelgate-benches --bin soapload)
 fi
-server="$target/release/bpelgate"
+server="${BENCH_SERVER:-$target/release/bpelgate}"
 load="$target/release/soapload"
 request="$root/benches/packages/order-request.xml"
 action="http://bpelgate.example/bench/order/placeOrder"

@@ -12,6 +12,7 @@
 #   BENCH_THREADS      soapload worker threads         (default 1)
 #   BENCH_NO_BUILD=1   use the binaries already built
 #   BENCH_KEEP=1       keep the temporary directory (server log in it)
+#   BENCH_SERVER       the bpelgate binary to run     (default the one built)
 #   BENCH_SERVER_CMD   a prefix for the server command (e.g. "perf record -g -o /tmp/perf.data")
 #   CARGO_TARGET_DIR   where cargo puts the binaries   (default <repo>/target)
 set -euo pipefail
