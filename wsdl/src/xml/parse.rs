@@ -83,7 +83,7 @@ pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Element, XmlError> {
             if declares_latin1(bytes) {
                 Cow::Owned(bytes.iter().map(|&b| b as char).collect())
             } else {
-                let pos = LineIndex::new_bytes(bytes).pos(e.valid_up_to());
+                let pos = Cursor::new(bytes).pos(e.valid_up_to());
                 return Err(XmlError::at(pos, "document is not valid UTF-8"));
             }
         }
@@ -101,35 +101,48 @@ fn declares_latin1(bytes: &[u8]) -> bool {
     head.starts_with("<?xml") && (head.contains("iso-8859-1") || head.contains("latin1"))
 }
 
-/// Byte offset → line/column.
-struct LineIndex<'a> {
+/// Byte offset → line/column, for offsets that mostly grow: each call scans only the bytes
+/// since the previous one, so positions for every event of a document cost O(document) in all
+/// (a line index with a per-call column count was quadratic in the length of a one-line
+/// document, the usual shape of a SOAP message).
+struct Cursor<'a> {
     text: &'a [u8],
-    starts: Vec<usize>,
+    offset: usize,
+    line: u32,
+    col: u32,
 }
 
-impl<'a> LineIndex<'a> {
-    fn new_bytes(text: &'a [u8]) -> Self {
-        let mut starts = vec![0];
-        starts.extend(
-            text.iter()
-                .enumerate()
-                .filter(|(_, b)| **b == b'\n')
-                .map(|(i, _)| i + 1),
-        );
-        LineIndex { text, starts }
+impl<'a> Cursor<'a> {
+    fn new(text: &'a [u8]) -> Self {
+        Cursor {
+            text,
+            offset: 0,
+            line: 1,
+            col: 1,
+        }
     }
 
-    fn pos(&self, offset: usize) -> Pos {
+    /// The position of `offset`; the column counts characters (for valid UTF-8 up to
+    /// `offset`, which is all this is asked about).
+    fn pos(&mut self, offset: usize) -> Pos {
         let offset = offset.min(self.text.len());
-        let line = self.starts.partition_point(|&s| s <= offset);
-        let start = self.starts[line - 1];
-        let col = String::from_utf8_lossy(&self.text[start..offset])
-            .chars()
-            .count()
-            + 1;
+        if offset < self.offset {
+            // Only error positions can go back; start over.
+            *self = Cursor::new(self.text);
+        }
+        for &b in &self.text[self.offset..offset] {
+            if b == b'\n' {
+                self.line += 1;
+                self.col = 1;
+            } else if b & 0xC0 != 0x80 {
+                // Not a UTF-8 continuation byte: a new character.
+                self.col += 1;
+            }
+        }
+        self.offset = offset;
         Pos {
-            line: line as u32,
-            col: col as u32,
+            line: self.line,
+            col: self.col,
         }
     }
 }
@@ -150,7 +163,7 @@ pub fn parse_str(text: &str, limits: &Limits) -> Result<Element, XmlError> {
             ),
         ));
     }
-    let index = LineIndex::new_bytes(text.as_bytes());
+    let mut index = Cursor::new(text.as_bytes());
     let mut reader = Reader::from_str(text);
     {
         let cfg = reader.config_mut();
@@ -280,6 +293,13 @@ fn is_xml_char(c: char) -> bool {
 }
 
 fn check_chars(s: &str, pos: Pos) -> Result<(), XmlError> {
+    // Fast path on bytes: every forbidden character is a C0 control other than tab, LF and CR,
+    // or U+FFFE/U+FFFF, whose UTF-8 starts with 0xEF; text without those bytes is fine.
+    if s.bytes()
+        .all(|b| (b >= 0x20 && b != 0xEF) || matches!(b, b'\t' | b'\n' | b'\r'))
+    {
+        return Ok(());
+    }
     match s.chars().find(|c| !is_xml_char(*c)) {
         Some(c) => Err(XmlError::at(
             pos,
@@ -474,6 +494,32 @@ mod tests {
         ] {
             assert!(p(bad).is_err(), "{bad:?} should fail");
         }
+    }
+
+    #[test]
+    fn positions_count_characters_on_long_lines() {
+        let e = p("<a>\u{e9}\u{e9}<b/>\u{1F600}<c/>\n\t<d/></a>").unwrap();
+        let kids: Vec<&Element> = e.elements().collect();
+        assert_eq!(kids[0].pos, Pos { line: 1, col: 6 });
+        assert_eq!(kids[1].pos, Pos { line: 1, col: 11 });
+        assert_eq!(kids[2].pos, Pos { line: 2, col: 2 });
+        // An error reported behind the last event's start still gets its own position.
+        let err = p("<a>\n  <b>\u{e9}</c></a>").unwrap_err();
+        assert_eq!(err.line, 2, "{err}");
+        let mut c = Cursor::new("ab\ncd".as_bytes());
+        assert_eq!(c.pos(4), Pos { line: 2, col: 2 });
+        assert_eq!(c.pos(1), Pos { line: 1, col: 2 });
+    }
+
+    #[test]
+    fn forbidden_characters_beyond_ascii() {
+        assert!(p("<a>\u{FFFE}</a>").is_err());
+        assert!(p("<a x='\u{FFFF}'/>").is_err());
+        assert!(p("<a>\u{1b}</a>").is_err());
+        assert_eq!(
+            p("<a>\u{EFFF}\u{FFFD}\t\n</a>").unwrap().text(),
+            "\u{EFFF}\u{FFFD}\t\n"
+        );
     }
 
     #[test]
