@@ -278,6 +278,9 @@ impl Registry {
     }
 
     fn activate(&self, inner: &mut Inner, name: &str, pkg: BuiltPackage) -> PackageEntry {
+        for built in pkg.processes.iter().filter(|p| p.dd.active) {
+            inner.retire_older_versions(name, &built.process.name);
+        }
         let mut processes = Vec::new();
         for built in pkg.processes {
             let version = self.versions.next_version();
@@ -385,6 +388,26 @@ fn failed(errors: Vec<String>) -> PackageEntry {
 }
 
 impl Inner {
+    /// A new version of `process` deployed by package `by`: versions in other packages stop
+    /// taking new instances (ODE: the previous version is retired; its running instances finish)
+    /// and give up their endpoints.
+    fn retire_older_versions(&mut self, by: &str, process: &QName) {
+        for (pkg_name, entry) in self.packages.iter_mut() {
+            if pkg_name == by {
+                continue;
+            }
+            for p in entry.processes.iter_mut() {
+                if p.built.process.name == *process && p.state == ProcessState::Active {
+                    p.state = ProcessState::Retired;
+                }
+            }
+        }
+        self.endpoints.retain(|_, v| {
+            v.retain(|e| e.package == by || e.process != *process);
+            !v.is_empty()
+        });
+    }
+
     fn remove_endpoints(&mut self, package: &str) {
         self.endpoints.retain(|_, v| {
             v.retain(|e| e.package != package);
@@ -407,10 +430,12 @@ impl Inner {
                     .find(|x| x.partner_link == p.partner_link)
                     .map(|x| x.service.pos)
                     .unwrap_or_default();
+                // Another package providing it with the same process is an older version of
+                // it: the new one takes the endpoint over (see `retire_older_versions`).
                 if let Some(existing) = self.endpoints.get(local)
-                    && let Some(e) = existing
-                        .iter()
-                        .find(|e| !(e.enable_sharing && p.enable_sharing))
+                    && let Some(e) = existing.iter().find(|e| {
+                        !(e.enable_sharing && p.enable_sharing) && e.process != bp.process.name
+                    })
                 {
                     out.push(conflict(
                         pos,

@@ -97,6 +97,7 @@ impl Index {
         ctx: &ProcessCtx,
         key: &WaitKey,
         message: &Element,
+        correlated_only: bool,
     ) -> Option<Claim> {
         let list = self.waits.get_mut(key)?;
         if !list.keyed.is_empty() {
@@ -144,7 +145,7 @@ impl Index {
                 }
             }
         }
-        if list.uncorrelated.is_empty() {
+        if list.uncorrelated.is_empty() || correlated_only {
             return None;
         }
         let e = list.uncorrelated.remove(0);

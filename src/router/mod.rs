@@ -261,6 +261,15 @@ impl Router {
             partner_link: pl,
             operation: operation.to_string(),
         };
+        // Instances of older versions of the process keep receiving their correlated messages
+        // through the current version's endpoint (running instances finish on their version).
+        let Some(message) = self.route_to_older_version(&d, partner_link, operation, message, mex)
+        else {
+            return match rx {
+                None => Delivery::Accepted,
+                Some(rx) => self.await_reply(rx, mex).await,
+            };
+        };
         if let Err(reason) = self.route(&d, key, message, mex) {
             if let Some(m) = mex {
                 lock(&self.inner.waiting).remove(&m);
@@ -270,6 +279,10 @@ impl Router {
         let Some(rx) = rx else {
             return Delivery::Accepted;
         };
+        self.await_reply(rx, mex).await
+    }
+
+    async fn await_reply(&self, rx: oneshot::Receiver<ReplyBody>, mex: Option<MexId>) -> Delivery {
         match tokio::time::timeout(self.inner.config.reply_timeout, rx).await {
             Ok(Ok(body)) => Delivery::Reply(body),
             Ok(Err(_)) => Delivery::Rejected("the exchange was dropped without a reply".into()),
@@ -283,6 +296,50 @@ impl Router {
                 ))
             }
         }
+    }
+
+    /// Offers a message to the waiting instances of the other versions of `d`'s process; gives
+    /// it back when none takes it.
+    fn route_to_older_version(
+        &self,
+        d: &Arc<Deployed>,
+        partner_link: &str,
+        operation: &str,
+        message: Element,
+        mex: Option<MexId>,
+    ) -> Option<Element> {
+        let others: Vec<Arc<Deployed>> = match self.inner.processes.read() {
+            Ok(m) => m
+                .values()
+                .filter(|o| o.key.0 == d.key.0 && o.key.1 != d.key.1)
+                .cloned()
+                .collect(),
+            Err(_) => return Some(message),
+        };
+        for o in others {
+            let Some(&pl) = o.partner_links.get(partner_link) else {
+                continue;
+            };
+            let key = WaitKey {
+                partner_link: pl,
+                operation: operation.to_string(),
+            };
+            let claimed = lock(&o.routing).index.claim(&o.ctx, &key, &message, true);
+            if let Some((inst, sub, keys)) = claimed {
+                self.correlation_event(&o, Some(inst), &key, mex, keys, true);
+                self.run(
+                    &o,
+                    inst,
+                    Input::Message {
+                        subscription: sub,
+                        message,
+                        mex,
+                    },
+                );
+                return None;
+            }
+        }
+        Some(message)
     }
 
     /// Finds or creates the instance for a message and runs the step.
@@ -299,7 +356,7 @@ impl Router {
         // step is either seen here or sees the parked message (after_step).
         let (matched, message) = {
             let mut r = lock(&d.routing);
-            match r.index.claim(&d.ctx, &key, &message) {
+            match r.index.claim(&d.ctx, &key, &message, false) {
                 Some(m) => (Some(m), Some(message)),
                 None if creates => (None, Some(message)),
                 None => {
@@ -543,7 +600,7 @@ impl Router {
         if !r.early.is_empty() {
             let early = std::mem::take(&mut r.early);
             for e in early {
-                match r.index.claim(&d.ctx, &e.key, &e.message) {
+                match r.index.claim(&d.ctx, &e.key, &e.message, false) {
                     Some((inst, sub, _)) => follow.push((inst, sub, e)),
                     None => r.early.push(e),
                 }

@@ -11,6 +11,7 @@ mod faults;
 mod flow;
 pub(crate) mod kit;
 mod roundtrip;
+mod versions;
 
 use std::sync::Arc;
 
