@@ -265,8 +265,11 @@ async fn cli_deploy_processes_undeploy() {
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("Package Cli2 deployed."), "{out}");
 
-    // A package that fails to deploy: exit 1 with the server's errors.
-    let (code, out, _) = cli(args(&["deploy", &dir, "--name", "Cli3"])).await;
+    // A package whose (different) process claims a service already provided fails: exit 1
+    // with the server's errors. (The same process in another package is a new version.)
+    let clash = package_source("Clash", "OtherSvc");
+    let clash_dir = clash.path().join("Clash").display().to_string();
+    let (code, out, _) = cli(args(&["deploy", &clash_dir, "--name", "Cli3"])).await;
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("Package Cli3 failed to deploy:"), "{out}");
     assert!(out.contains("BG-DEPLOY-009"), "{out}");
