@@ -221,6 +221,7 @@ impl Fx {
             pos: Pos::default(),
             kind,
             compiled,
+            error: None,
         });
         id
     }
