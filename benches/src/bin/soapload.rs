@@ -292,7 +292,10 @@ fn main() -> anyhow::Result<()> {
         println!("{}", report.summary_line(args.connections));
     } else {
         match args.requests {
-            Some(n) => println!("{} connections, {n} requests: {}", args.connections, args.url),
+            Some(n) => println!(
+                "{} connections, {n} requests: {}",
+                args.connections, args.url
+            ),
             None => println!(
                 "{} connections, {:?} warm-up, {:?} measured: {}",
                 args.connections, args.warmup, args.duration, args.url
