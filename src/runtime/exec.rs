@@ -1740,7 +1740,7 @@ impl Exec<'_> {
                 };
                 self.cancel_waits(sub.task);
                 let scope = self.activity_scope(task.activity);
-                match self.accept(task.frame, scope, &recv.inbound, &message, mex) {
+                match self.accept(task.frame, scope, &recv.inbound, message, mex) {
                     Ok(()) => self.finish(sub.task, Outcome::Completed),
                     Err(f) => self.finish(sub.task, Outcome::Faulted(f)),
                 }
@@ -1762,7 +1762,7 @@ impl Exec<'_> {
                 for alarm in &pick.on_alarms {
                     self.skip_links(sub.task, alarm.activity);
                 }
-                match self.accept(task.frame, scope, &om.inbound, &message, mex) {
+                match self.accept(task.frame, scope, &om.inbound, message, mex) {
                     Ok(()) => {
                         self.set_run(sub.task, Run::PickBranch);
                         self.spawn(sub.task, om.activity, task.frame);
@@ -1786,7 +1786,7 @@ impl Exec<'_> {
                 let child = self.spawn(sub.task, ev.activity, parent_frame);
                 let cf = self.new_frame(ev.scope, parent_frame);
                 self.preset_scope_frame(child, cf);
-                if let Err(f) = self.accept(cf, ev.scope, &ev.inbound, &message, mex) {
+                if let Err(f) = self.accept(cf, ev.scope, &ev.inbound, message, mex) {
                     self.remove_task(child);
                     self.inst.frames.remove(&cf);
                     self.scope_fault(sub.task, f);
@@ -1802,7 +1802,7 @@ impl Exec<'_> {
         frame: FrameId,
         scope: ScopeId,
         inbound: &Inbound,
-        message: &Element,
+        message: Element,
         mex: Option<MexId>,
     ) -> Result<(), Fault> {
         if let Some(mex) = mex {
@@ -1848,7 +1848,7 @@ impl Exec<'_> {
             scope,
             &inbound.correlations,
             inbound.operation.input.as_ref(),
-            message,
+            &message,
             None,
             false,
         )?;
@@ -2085,7 +2085,7 @@ impl Exec<'_> {
                     return;
                 }
                 let r = self.with_vars(frame, scope, |env, vars| {
-                    data::bind_inbound(env, vars, inv.output_variable, &inv.from_parts, &message)
+                    data::bind_inbound(env, vars, inv.output_variable, &inv.from_parts, message)
                 });
                 match r {
                     Ok(()) => self.invoke_done(id),

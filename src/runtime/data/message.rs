@@ -71,13 +71,24 @@ pub(super) fn bind_inbound(
     vars: &mut dyn Variables,
     variable: Option<VariableId>,
     from_parts: &[PartBinding],
-    message: &Element,
+    message: Element,
 ) -> Result<(), Fault> {
-    let mut writes = Vec::new();
+    // fromParts read the message first, so that a message variable can take it without a copy.
+    let mut part_writes = Vec::with_capacity(from_parts.len());
+    for b in from_parts {
+        let (name, ty) = decl_type(env, b.variable)?;
+        let acc = accessor(&message, &b.part).ok_or_else(|| {
+            Fault::standard(
+                "selectionFailure",
+                format!("the message has no part {} for fromPart", b.part),
+            )
+        })?;
+        part_writes.push((b.variable, from_accessor(name, ty, acc)?));
+    }
     if let Some(v) = variable {
         let (name, ty) = decl_type(env, v)?;
         let value = match ty {
-            VarType::MessageType(_) => message.clone(),
+            VarType::MessageType(_) => message,
             // WS-BPEL 2.0 §10.4: an element variable receives a single-part message's element.
             _ => match message.first_element() {
                 Some(acc) => from_accessor(name, ty, acc)?,
@@ -89,19 +100,9 @@ pub(super) fn bind_inbound(
                 }
             },
         };
-        writes.push((v, value));
+        vars.set(v, value);
     }
-    for b in from_parts {
-        let (name, ty) = decl_type(env, b.variable)?;
-        let acc = accessor(message, &b.part).ok_or_else(|| {
-            Fault::standard(
-                "selectionFailure",
-                format!("the message has no part {} for fromPart", b.part),
-            )
-        })?;
-        writes.push((b.variable, from_accessor(name, ty, acc)?));
-    }
-    for (v, e) in writes {
+    for (v, e) in part_writes {
         vars.set(v, e);
     }
     Ok(())

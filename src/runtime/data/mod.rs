@@ -251,13 +251,14 @@ pub fn init_variable(
 }
 
 /// Stores an inbound message (receive, onMessage, onEvent, invoke output) into the activity's
-/// variable or through its fromParts. `message` is in message form.
+/// variable or through its fromParts. `message` is in message form; it is taken so that a
+/// message variable stores it without a copy.
 pub fn bind_inbound(
     env: &Env<'_>,
     vars: &mut dyn Variables,
     variable: Option<VariableId>,
     from_parts: &[PartBinding],
-    message: &Element,
+    message: Element,
 ) -> Result<(), Fault> {
     message::bind_inbound(env, vars, variable, from_parts, message)
 }

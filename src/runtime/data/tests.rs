@@ -1045,7 +1045,7 @@ fn inbound(f: &Fx, op: &str, input: &str) -> Inbound {
 fn inbound_binding_and_from_parts() {
     let f = fx();
     let mut v = Vars::default();
-    bind_inbound(&f.env(), &mut v, Some(f.var("msg")), &[], &xml(MSG)).unwrap();
+    bind_inbound(&f.env(), &mut v, Some(f.var("msg")), &[], xml(MSG)).unwrap();
     assert_eq!(f.get(&v, "msg"), to_string(&xml(MSG)));
     let parts = [
         PartBinding {
@@ -1057,21 +1057,21 @@ fn inbound_binding_and_from_parts() {
             variable: f.var("pair"),
         },
     ];
-    bind_inbound(&f.env(), &mut v, None, &parts, &xml(TWO)).unwrap();
+    bind_inbound(&f.env(), &mut v, None, &parts, xml(TWO)).unwrap();
     assert_eq!(f.get(&v, "s"), "<s>I9</s>");
     assert_eq!(v.values[&f.var("pair")].elements().count(), 2);
     let parts = [PartBinding {
         part: "order".into(),
         variable: f.var("order"),
     }];
-    bind_inbound(&f.env(), &mut v, None, &parts, &xml(MSG)).unwrap();
+    bind_inbound(&f.env(), &mut v, None, &parts, xml(MSG)).unwrap();
     assert_eq!(v.values[&f.var("order")].name, QName::new(T, "order"));
     let missing = [PartBinding {
         part: "nope".into(),
         variable: f.var("s"),
     }];
     assert_eq!(
-        fault_name(bind_inbound(&f.env(), &mut v, None, &missing, &xml(TWO))),
+        fault_name(bind_inbound(&f.env(), &mut v, None, &missing, xml(TWO))),
         "selectionFailure"
     );
 }

@@ -2,7 +2,7 @@
 //! entries, writing one, and the Fault element in both versions.
 
 use crate::wsdl::SoapVersion;
-use crate::xml::{Attr, Element, Limits, Node, NsScope, QName, XML_NS, parse, to_string};
+use crate::xml::{Attr, Element, Limits, Node, NsScope, QName, XML_NS, parse, write_element};
 
 /// The SOAP 1.1 envelope namespace.
 pub const SOAP11_ENV: &str = "http://schemas.xmlsoap.org/soap/envelope/";
@@ -180,6 +180,10 @@ fn collect_value_prefixes(el: &Element, out: &mut Vec<String>) {
 }
 
 fn note_prefix(value: &str, out: &mut Vec<String>) {
+    // Most values (all whitespace between elements) hold no colon at all.
+    if !value.as_bytes().contains(&b':') {
+        return;
+    }
     if let Some((p, l)) = value.trim().split_once(':')
         && is_ncname(p)
         && is_ncname(l)
@@ -214,8 +218,9 @@ pub(super) fn write_envelope(
     let mut b = env_el(version, "Body");
     b.children = body.into_iter().map(Node::Element).collect();
     env.children.push(Node::Element(b));
-    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>");
-    out.push_str(&to_string(&env));
+    let mut out = String::with_capacity(1024);
+    out.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>");
+    write_element(&env, &mut NsScope::new(), &mut out);
     out.into_bytes()
 }
 

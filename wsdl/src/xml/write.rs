@@ -1,32 +1,38 @@
 //! [`Element`] → text, adding the namespace declarations a fragment needs.
 
+use std::borrow::Cow;
+
 use super::dom::{Element, Node};
 use super::names::NsScope;
 
 /// Serializes an element (no XML declaration), declaring every namespace it uses.
 pub fn to_string(el: &Element) -> String {
-    let mut out = String::new();
+    // Most messages are small; skip the first few doublings of the buffer.
+    let mut out = String::with_capacity(512);
     write_element(el, &mut NsScope::new(), &mut out);
     out
 }
 
 /// Serializes `el` into `out`; `scope` holds what the surrounding output already declares.
 pub fn write_element(el: &Element, scope: &mut NsScope, out: &mut String) {
-    let mut decls = el.ns_decls.clone();
-    let mut prefix = el.prefix.clone();
+    // Borrowed until the element needs a declaration or prefix of its own (most do not).
+    let mut decls: Cow<'_, [(String, String)]> = Cow::Borrowed(&el.ns_decls);
+    let mut prefix: Cow<'_, str> = Cow::Borrowed(&el.prefix);
     scope.push(&decls);
     let bound = scope.lookup(&prefix).unwrap_or("");
     if bound != el.name.ns {
         scope.pop();
+        let d = decls.to_mut();
         if el.name.ns.is_empty() {
-            prefix.clear();
-            decls.retain(|(p, _)| !p.is_empty());
-            decls.push((String::new(), String::new()));
-        } else if decls.iter().any(|(p, u)| *p == prefix && *u != el.name.ns) {
-            prefix = fresh_prefix(scope, &decls);
-            decls.push((prefix.clone(), el.name.ns.clone()));
+            prefix = Cow::Borrowed("");
+            d.retain(|(p, _)| !p.is_empty());
+            d.push((String::new(), String::new()));
+        } else if d.iter().any(|(p, u)| *p == *prefix && *u != el.name.ns) {
+            let fresh = fresh_prefix(scope, d);
+            d.push((fresh.clone(), el.name.ns.clone()));
+            prefix = Cow::Owned(fresh);
         } else {
-            decls.push((prefix.clone(), el.name.ns.clone()));
+            d.push((prefix.to_string(), el.name.ns.clone()));
         }
         scope.push(&decls);
     }
@@ -48,7 +54,7 @@ pub fn write_element(el: &Element, scope: &mut NsScope, out: &mut String) {
         } else if let Some(p) = scope.prefix_for(&a.name.ns).filter(|p| !p.is_empty()) {
             p.to_owned()
         } else {
-            let mut all = decls.clone();
+            let mut all = decls.to_vec();
             all.extend(extra.iter().cloned());
             let p = if !a.prefix.is_empty()
                 && scope.lookup(&a.prefix).is_none()
@@ -65,12 +71,12 @@ pub fn write_element(el: &Element, scope: &mut NsScope, out: &mut String) {
     }
     if !extra.is_empty() {
         scope.pop();
-        decls.extend(extra);
+        decls.to_mut().extend(extra);
         scope.push(&decls);
     }
     out.push('<');
     push_name(out, &prefix, &el.name.local);
-    for (p, u) in &decls {
+    for (p, u) in decls.iter() {
         out.push_str(if p.is_empty() { " xmlns" } else { " xmlns:" });
         out.push_str(p);
         out.push_str("=\"");
@@ -128,30 +134,40 @@ fn fresh_prefix(scope: &NsScope, decls: &[(String, String)]) -> String {
 
 /// Escapes character data.
 pub fn escape_text(s: &str, out: &mut String) {
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '\r' => out.push_str("&#13;"),
-            c => out.push(c),
-        }
-    }
+    escape_with(s, out, |b| match b {
+        b'&' => Some("&amp;"),
+        b'<' => Some("&lt;"),
+        b'>' => Some("&gt;"),
+        b'\r' => Some("&#13;"),
+        _ => None,
+    });
 }
 
 /// Escapes an attribute value (double-quoted).
 pub fn escape_attr(s: &str, out: &mut String) {
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '"' => out.push_str("&quot;"),
-            '\n' => out.push_str("&#10;"),
-            '\t' => out.push_str("&#9;"),
-            '\r' => out.push_str("&#13;"),
-            c => out.push(c),
+    escape_with(s, out, |b| match b {
+        b'&' => Some("&amp;"),
+        b'<' => Some("&lt;"),
+        b'"' => Some("&quot;"),
+        b'\n' => Some("&#10;"),
+        b'\t' => Some("&#9;"),
+        b'\r' => Some("&#13;"),
+        _ => None,
+    });
+}
+
+/// Copies `s` to `out` in runs between the bytes `escape` replaces. Every replaced character
+/// is ASCII, so run boundaries are character boundaries.
+fn escape_with(s: &str, out: &mut String, escape: impl Fn(u8) -> Option<&'static str>) {
+    let mut start = 0;
+    for (i, b) in s.bytes().enumerate() {
+        if let Some(rep) = escape(b) {
+            out.push_str(&s[start..i]);
+            out.push_str(rep);
+            start = i + 1;
         }
     }
+    out.push_str(&s[start..]);
 }
 
 #[cfg(test)]
@@ -166,6 +182,19 @@ mod tests {
             r#"<a:x xmlns:a="urn:a" k="v&amp;&quot;"><b xmlns="urn:b">t &lt; u</b><a:y/></a:x>"#;
         let e = parse_str(src, &Limits::default()).unwrap();
         assert_eq!(to_string(&e), src);
+    }
+
+    #[test]
+    fn escapes_between_runs_of_any_characters() {
+        let mut t = String::new();
+        escape_text("é<ü>&\r\"x", &mut t);
+        assert_eq!(t, "é&lt;ü&gt;&amp;&#13;\"x");
+        let mut a = String::new();
+        escape_attr("\t€\"<\n>", &mut a);
+        assert_eq!(a, "&#9;€&quot;&lt;&#10;>");
+        let mut plain = String::from("k=");
+        escape_attr("urn:ä", &mut plain);
+        assert_eq!(plain, "k=urn:ä");
     }
 
     #[test]
