@@ -164,6 +164,11 @@ pub trait DeployListener: Send + Sync {
     fn activated(&self, package: &str, processes: &[ActivatedProcess], wsdl: &Arc<WsdlSet>);
     /// Package `package` was undeployed or replaced (called before `activated` on a redeploy).
     fn removed(&self, package: &str);
+    /// A newer version took the endpoints of this process version over: it creates no new
+    /// instances; its running ones still receive their correlated messages.
+    fn retired(&self, process: &QName, version: u64) {
+        let _ = (process, version);
+    }
 }
 
 /// A process version handed to a [`DeployListener`].
@@ -236,12 +241,15 @@ impl Registry {
             .filter(|d| d.severity == Severity::Warning)
             .map(ToString::to_string)
             .collect();
+        let mut retired = Vec::new();
         let mut inner = self.write();
         // The previous deployment's endpoints go first, so a redeploy does not conflict with itself.
         inner.remove_endpoints(name);
         let entry = match result.package {
             Some(pkg) if errors.is_empty() => match inner.conflicts(name, &pkg) {
-                conflicts if conflicts.is_empty() => self.activate(&mut inner, name, pkg),
+                conflicts if conflicts.is_empty() => {
+                    self.activate(&mut inner, name, pkg, &mut retired)
+                }
                 conflicts => {
                     errors = conflicts;
                     failed(errors)
@@ -273,13 +281,27 @@ impl Registry {
             if let Some(wsdl) = wsdl {
                 l.activated(name, &activated, &wsdl);
             }
+            for (process, version) in &retired {
+                l.retired(process, *version);
+            }
         }
         info
     }
 
-    fn activate(&self, inner: &mut Inner, name: &str, pkg: BuiltPackage) -> PackageEntry {
+    fn activate(
+        &self,
+        inner: &mut Inner,
+        name: &str,
+        pkg: BuiltPackage,
+        retired: &mut Vec<(QName, u64)>,
+    ) -> PackageEntry {
         for built in pkg.processes.iter().filter(|p| p.dd.active) {
-            inner.retire_older_versions(name, &built.process.name);
+            let services: Vec<String> = built
+                .provides
+                .iter()
+                .map(|p| p.service.local.clone())
+                .collect();
+            retired.extend(inner.retire_older_versions(name, &built.process.name, &services));
         }
         let mut processes = Vec::new();
         for built in pkg.processes {
@@ -388,24 +410,41 @@ fn failed(errors: Vec<String>) -> PackageEntry {
 }
 
 impl Inner {
-    /// A new version of `process` deployed by package `by`: versions in other packages stop
-    /// taking new instances (ODE: the previous version is retired; its running instances finish)
-    /// and give up their endpoints.
-    fn retire_older_versions(&mut self, by: &str, process: &QName) {
-        for (pkg_name, entry) in self.packages.iter_mut() {
-            if pkg_name == by {
-                continue;
-            }
-            for p in entry.processes.iter_mut() {
-                if p.built.process.name == *process && p.state == ProcessState::Active {
-                    p.state = ProcessState::Retired;
+    /// A new version of `process`, deployed by package `by` and providing `services` (local
+    /// names): another package's version of the same process that provides one of those
+    /// services stops taking new instances (ODE retires it; its running instances finish) and
+    /// gives up those endpoints. Same-named processes behind other services are unrelated.
+    fn retire_older_versions(
+        &mut self,
+        by: &str,
+        process: &QName,
+        services: &[String],
+    ) -> Vec<(QName, u64)> {
+        let mut versions = Vec::new();
+        let mut retired: Vec<String> = Vec::new();
+        for list in self.endpoints.values_mut() {
+            list.retain(|e| {
+                let taken_over = e.package != by
+                    && e.process == *process
+                    && services.iter().any(|s| *s == e.service.local);
+                if taken_over && !retired.contains(&e.package) {
+                    retired.push(e.package.clone());
+                }
+                !taken_over
+            });
+        }
+        self.endpoints.retain(|_, v| !v.is_empty());
+        for pkg in retired {
+            if let Some(entry) = self.packages.get_mut(&pkg) {
+                for p in entry.processes.iter_mut() {
+                    if p.built.process.name == *process && p.state == ProcessState::Active {
+                        p.state = ProcessState::Retired;
+                        versions.push((process.clone(), p.version));
+                    }
                 }
             }
         }
-        self.endpoints.retain(|_, v| {
-            v.retain(|e| e.package == by || e.process != *process);
-            !v.is_empty()
-        });
+        versions
     }
 
     fn remove_endpoints(&mut self, package: &str) {

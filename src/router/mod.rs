@@ -121,6 +121,8 @@ struct Deployed {
     package: String,
     ctx: Arc<ProcessCtx>,
     active: bool,
+    /// A newer version took this one's endpoints over.
+    retired: std::sync::atomic::AtomicBool,
     partner_links: HashMap<String, PartnerLinkId>,
     invokes: HashMap<PartnerLinkId, PartnerEndpoint>,
     routing: Mutex<Routing>,
@@ -311,7 +313,9 @@ impl Router {
         let others: Vec<Arc<Deployed>> = match self.inner.processes.read() {
             Ok(m) => m
                 .values()
-                .filter(|o| o.key.0 == d.key.0 && o.key.1 != d.key.1)
+                .filter(|o| {
+                    o.key.0 == d.key.0 && o.key.1 != d.key.1 && o.retired.load(Ordering::Relaxed)
+                })
                 .cloned()
                 .collect(),
             Err(_) => return Some(message),
@@ -350,7 +354,7 @@ impl Router {
         message: Element,
         mex: Option<MexId>,
     ) -> Result<(), String> {
-        let creates = d.active && starts(&d.ctx, &key);
+        let creates = d.active && !d.retired.load(Ordering::Relaxed) && starts(&d.ctx, &key);
         let expires = self.now_ms() + self.inner.config.early_message_timeout.as_millis() as Millis;
         // Matching and parking happen under one lock, so a subscription added by a concurrent
         // step is either seen here or sees the parked message (after_step).
@@ -815,6 +819,7 @@ impl Router {
                     package: package.to_string(),
                     ctx: Arc::new(ctx),
                     active: p.state == ProcessState::Active,
+                    retired: std::sync::atomic::AtomicBool::new(p.state == ProcessState::Retired),
                     partner_links,
                     invokes,
                     routing: Mutex::new(Routing::default()),
@@ -940,6 +945,15 @@ impl DeployListener for Listener {
     fn removed(&self, package: &str) {
         if let Some(inner) = self.0.upgrade() {
             Router { inner }.remove(package);
+        }
+    }
+
+    fn retired(&self, process: &QName, version: u64) {
+        if let Some(inner) = self.0.upgrade()
+            && let Ok(map) = inner.processes.read()
+            && let Some(d) = map.get(&(process.clone(), version))
+        {
+            d.retired.store(true, Ordering::Relaxed);
         }
     }
 }
