@@ -37,11 +37,14 @@ pub fn content_type(version: SoapVersion) -> &'static str {
 /// The SOAP version a Content-Type announces: `text/xml` → 1.1, `application/soap+xml` → 1.2,
 /// anything else → None.
 pub fn version_of_content_type(content_type: &str) -> Option<SoapVersion> {
-    let (mime, _) = split_content_type(content_type);
-    match mime.as_str() {
-        "text/xml" => Some(SoapVersion::Soap11),
-        "application/soap+xml" => Some(SoapVersion::Soap12),
-        _ => None,
+    // Asked on every request: compare in place rather than through split_content_type's copies.
+    let mime = content_type.split(';').next().unwrap_or("").trim();
+    if mime.eq_ignore_ascii_case("text/xml") {
+        Some(SoapVersion::Soap11)
+    } else if mime.eq_ignore_ascii_case("application/soap+xml") {
+        Some(SoapVersion::Soap12)
+    } else {
+        None
     }
 }
 

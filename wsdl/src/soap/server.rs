@@ -40,12 +40,21 @@ pub fn decode_request(
 ) -> Result<InboundRequest, SoapFault> {
     let (declared, mut action) = match content_type {
         Some(ct) => {
-            let (_, params) = split_content_type(ct);
             let version = version_of_content_type(ct);
-            let action = params
-                .into_iter()
-                .find(|(k, _)| k == "action")
-                .map(|(_, v)| v);
+            // Split the parameters only when there can be an action among them (SOAP 1.2).
+            let action = if ct
+                .as_bytes()
+                .windows(6)
+                .any(|w| w.eq_ignore_ascii_case(b"action"))
+            {
+                split_content_type(ct)
+                    .1
+                    .into_iter()
+                    .find(|(k, _)| k == "action")
+                    .map(|(_, v)| v)
+            } else {
+                None
+            };
             (version, action)
         }
         None => (None, None),

@@ -845,6 +845,12 @@ fn content_types() {
     );
     assert_eq!(version_of_content_type("application/json"), None);
     assert_eq!(
+        version_of_content_type(" APPLICATION/SOAP+XML "),
+        Some(SoapVersion::Soap12)
+    );
+    assert_eq!(version_of_content_type("text/xmlx"), None);
+    assert_eq!(version_of_content_type(""), None);
+    assert_eq!(
         content_type(SoapVersion::Soap12),
         "application/soap+xml; charset=utf-8"
     );

@@ -227,11 +227,11 @@ pub fn parse_str(text: &str, limits: &Limits) -> Result<Element, XmlError> {
             }
             Event::Text(t) => {
                 let s = t.xml_content(XmlVersion::Implicit1_0);
-                push_text(&mut stack, &s, pos)?;
+                push_text(&mut stack, s, pos)?;
             }
             Event::CData(c) => {
                 let s = c.xml_content(XmlVersion::Implicit1_0);
-                push_text(&mut stack, &s, pos)?;
+                push_text(&mut stack, s, pos)?;
             }
             Event::GeneralRef(r) => {
                 let ch = match r.resolve_char_ref() {
@@ -255,7 +255,7 @@ pub fn parse_str(text: &str, limits: &Limits) -> Result<Element, XmlError> {
                         return Err(XmlError::at(pos, format!("bad character reference: {e}")));
                     }
                 };
-                push_text(&mut stack, &ch, pos)?;
+                push_text(&mut stack, Cow::Owned(ch), pos)?;
             }
             Event::Comment(c) => {
                 if let Some(top) = stack.last_mut() {
@@ -309,14 +309,15 @@ fn check_chars(s: &str, pos: Pos) -> Result<(), XmlError> {
     }
 }
 
-fn push_text(stack: &mut [Open], s: &str, pos: Pos) -> Result<(), XmlError> {
-    check_chars(s, pos)?;
+fn push_text(stack: &mut [Open], s: Cow<'_, str>, pos: Pos) -> Result<(), XmlError> {
+    check_chars(&s, pos)?;
     match stack.last_mut() {
         Some(top) => {
             if let Some(Node::Text(prev)) = top.el.children.last_mut() {
-                prev.push_str(s);
+                prev.push_str(&s);
             } else {
-                top.el.children.push(Node::Text(s.to_owned()));
+                // Owned when quick-xml normalised line ends: moved, not copied again.
+                top.el.children.push(Node::Text(s.into_owned()));
             }
             Ok(())
         }
