@@ -147,10 +147,11 @@ struct View<'x> {
     ctx: &'x ProcessCtx,
     frames: &'x mut BTreeMap<FrameId, Frame>,
     frame: FrameId,
+    /// Incoming link values while a join condition is evaluated (else empty).
+    links: &'x [(String, bool)],
 }
 
 fn frame_for(
-    ctx: &ProcessCtx,
     frames: &BTreeMap<FrameId, Frame>,
     mut frame: FrameId,
     scope: ScopeId,
@@ -162,20 +163,23 @@ fn frame_for(
         }
         // Catch scopes and invoke scopes nest like any other scope.
         frame = f.parent?;
-        let _ = ctx;
     }
 }
 
 impl Variables for View<'_> {
+    fn link_status(&self, name: &str) -> Option<bool> {
+        self.links.iter().find(|(n, _)| n == name).map(|(_, v)| *v)
+    }
+
     fn get(&self, var: VariableId) -> Option<&Element> {
         let scope = self.ctx.process.variable(var).scope;
-        let f = frame_for(self.ctx, self.frames, self.frame, scope)?;
+        let f = frame_for(self.frames, self.frame, scope)?;
         self.frames.get(&f)?.vars.get(&var)
     }
 
     fn set(&mut self, var: VariableId, value: Element) {
         let scope = self.ctx.process.variable(var).scope;
-        if let Some(f) = frame_for(self.ctx, self.frames, self.frame, scope)
+        if let Some(f) = frame_for(self.frames, self.frame, scope)
             && let Some(frame) = self.frames.get_mut(&f)
         {
             frame.vars.insert(var, value);
@@ -185,7 +189,7 @@ impl Variables for View<'_> {
     fn endpoint(&self, partner_link: PartnerLinkId, role: EndpointRole) -> Option<Element> {
         let role = Role::from(role);
         let scope = self.ctx.process.partner_link(partner_link).scope;
-        frame_for(self.ctx, self.frames, self.frame, scope)
+        frame_for(self.frames, self.frame, scope)
             .and_then(|f| self.frames.get(&f))
             .and_then(|f| f.endpoints.get(&(partner_link, role)).cloned())
             .or_else(|| self.ctx.endpoints.get(&(partner_link, role)).cloned())
@@ -193,7 +197,7 @@ impl Variables for View<'_> {
 
     fn set_endpoint(&mut self, partner_link: PartnerLinkId, epr: Element) {
         let scope = self.ctx.process.partner_link(partner_link).scope;
-        if let Some(f) = frame_for(self.ctx, self.frames, self.frame, scope)
+        if let Some(f) = frame_for(self.frames, self.frame, scope)
             && let Some(frame) = self.frames.get_mut(&f)
         {
             frame.endpoints.insert((partner_link, Role::Partner), epr);
@@ -441,13 +445,8 @@ impl Exec<'_> {
         }
     }
 
-    fn env(&self, frame: FrameId, activity: ActivityId) -> Env<'_> {
-        let scope = if activity == ROOT_ACTIVITY {
-            ScopeId::PROCESS
-        } else {
-            self.ctx.process.activity(activity).scope
-        };
-        let _ = frame;
+    /// The data-layer environment for expressions written in `scope`.
+    fn env(&self, scope: ScopeId) -> Env<'_> {
         Env {
             process: &self.ctx.process,
             wsdl: &self.ctx.wsdl,
@@ -466,6 +465,17 @@ impl Exec<'_> {
         scope: ScopeId,
         f: impl FnOnce(&Env<'_>, &mut dyn Variables) -> R,
     ) -> R {
+        self.with_links(frame, scope, &[], f)
+    }
+
+    /// [`Self::with_vars`] where `$link` names resolve to incoming link values (joins).
+    fn with_links<R>(
+        &mut self,
+        frame: FrameId,
+        scope: ScopeId,
+        links: &[(String, bool)],
+        f: impl FnOnce(&Env<'_>, &mut dyn Variables) -> R,
+    ) -> R {
         let env = Env {
             process: &self.ctx.process,
             wsdl: &self.ctx.wsdl,
@@ -479,6 +489,7 @@ impl Exec<'_> {
             ctx: self.ctx,
             frames: &mut self.inst.frames,
             frame,
+            links,
         };
         f(&env, &mut view)
     }
@@ -1160,11 +1171,11 @@ impl Exec<'_> {
                         // onEvent and to each parallel forEach branch (WS-BPEL 2.0 §10.4.1).
                         None => {
                             owns_default_mex(process, scope)
-                                && frame_for(self.ctx, frames, r.frame, scope) == Some(frame)
+                                && frame_for(frames, r.frame, scope) == Some(frame)
                         }
                         Some(m) => {
                             process.message_exchange(m).scope == scope
-                                && frame_for(self.ctx, frames, r.frame, scope) == Some(frame)
+                                && frame_for(frames, r.frame, scope) == Some(frame)
                         }
                     });
             self.inst.open_requests = open;
@@ -1273,11 +1284,12 @@ impl Exec<'_> {
         // Catch selection (WS-BPEL 2.0 §12.5).
         let mut chosen: Option<&crate::model::Catch> = None;
         let env = self.env(
-            frame,
-            self.inst
-                .tasks
-                .get(&id)
-                .map_or(ROOT_ACTIVITY, |t| t.activity),
+            self.activity_scope(
+                self.inst
+                    .tasks
+                    .get(&id)
+                    .map_or(ROOT_ACTIVITY, |t| t.activity),
+            ),
         );
         let matches_type = |c: &crate::model::Catch| -> Option<bool> {
             match (&c.fault_type, &fault.data) {
@@ -1490,7 +1502,7 @@ impl Exec<'_> {
 
     fn correlation_frame(&self, frame: FrameId, set: CorrelationSetId) -> Option<FrameId> {
         let scope = self.ctx.process.correlation_set(set).scope;
-        frame_for(self.ctx, &self.inst.frames, frame, scope)
+        frame_for(&self.inst.frames, frame, scope)
     }
 
     fn correlation_value(&self, frame: FrameId, set: CorrelationSetId) -> Option<&Vec<String>> {
@@ -1506,7 +1518,6 @@ impl Exec<'_> {
         kind: SubscriptionKind,
         create_instance: bool,
     ) -> Result<(), Fault> {
-        let mut correlation = Vec::new();
         for c in &inbound.correlations {
             let value = self.correlation_value(frame, c.set).cloned();
             match (c.initiate, value) {
@@ -1519,7 +1530,6 @@ impl Exec<'_> {
                         ),
                     ));
                 }
-                (Initiate::No | Initiate::Join, Some(v)) => correlation.push((c.set, v)),
                 (Initiate::Yes, Some(_)) if !create_instance => {
                     return Err(Fault::standard(
                         "correlationViolation",
@@ -1562,7 +1572,6 @@ impl Exec<'_> {
                 kind,
                 partner_link: inbound.partner_link,
                 operation: inbound.operation.name.clone(),
-                correlation,
                 create_instance,
             },
         );
@@ -1642,8 +1651,7 @@ impl Exec<'_> {
                 }
             }
             let Some(mt) = message_type else { continue };
-            let env = self.env(frame, ROOT_ACTIVITY);
-            let env = Env { scope, ..env };
+            let env = self.env(scope);
             let values = data::correlation_values(&env, c.set, mt, message)?;
             let existing = self.correlation_value(frame, c.set).cloned();
             let name = self.ctx.process.correlation_set(c.set).name.clone();
@@ -1986,15 +1994,10 @@ impl Exec<'_> {
             return;
         }
         let endpoint = {
-            let view = View {
-                ctx: self.ctx,
-                frames: &mut self.inst.frames,
-                frame,
-            };
             let pl = inv.partner_link;
             let scope_pl = self.ctx.process.partner_link(pl).scope;
-            frame_for(self.ctx, view.frames, frame, scope_pl)
-                .and_then(|f| view.frames.get(&f))
+            frame_for(&self.inst.frames, frame, scope_pl)
+                .and_then(|f| self.inst.frames.get(&f))
                 .and_then(|f| f.endpoints.get(&(pl, Role::Partner)).cloned())
         };
         let invoke = self.inst.fresh();
@@ -2607,9 +2610,12 @@ impl Exec<'_> {
             let v = self.inst.links.get(&(flow, *link))?;
             values.push((self.ctx.process.link(*link).name.clone(), *v));
         }
+        let (frame, scope) = (task.frame, node.scope);
         Some(match node.join_condition {
             None => Ok(values.iter().any(|(_, v)| *v)),
-            Some(expr) => super::links::eval_join(&self.ctx.process, expr, &values),
+            Some(expr) => self.with_links(frame, scope, &values, |env, vars| {
+                data::eval_bool(env, vars, expr)
+            }),
         })
     }
 
@@ -2769,7 +2775,7 @@ pub fn required_correlation(
             continue;
         }
         let scope = ctx.process.correlation_set(c.set).scope;
-        if let Some(f) = frame_for(ctx, &inst.frames, frame, scope)
+        if let Some(f) = frame_for(&inst.frames, frame, scope)
             && let Some(v) = inst.frames.get(&f).and_then(|f| f.correlations.get(&c.set))
         {
             out.push((c.set, v.clone()));

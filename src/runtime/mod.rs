@@ -1,7 +1,7 @@
 //! Process execution: instances as data, one deterministic step per event (DESIGN decision 1).
 //!
 //! `state` is the instance value, `exec` the step function, `data` the expression and variable
-//! layer, `links` join conditions and dead-path elimination, `process` the deployed process.
+//! layer, `links` the dead-path elimination walk, `process` the deployed process.
 
 // Faults travel by value through `Result`s on the cold path; boxing them would allocate on
 // every fault for no measurable gain.

@@ -226,9 +226,6 @@ pub struct Subscription {
     pub partner_link: PartnerLinkId,
     /// Operation name.
     pub operation: String,
-    /// Correlation values the message must carry: (set, values), for already-initiated sets
-    /// with `initiate="no"` or `"join"`.
-    pub correlation: Vec<(CorrelationSetId, Vec<String>)>,
     /// A `createInstance` activity (only matches the instance's first message).
     pub create_instance: bool,
 }
