@@ -18,5 +18,6 @@ pub mod router;
 pub mod runtime;
 pub mod server;
 pub mod services;
+pub mod store;
 pub mod xpath;
 pub mod xslt;

@@ -7,7 +7,7 @@ use toml::{Table, Value};
 
 use super::validate::validate;
 use super::{
-    CompilerSection, Config, DatabaseSection, Error, EventsSection, HttpClientSection,
+    CompilerSection, Config, DatabaseSection, DehydrationSection, Error, EventsSection, HttpClientSection,
     LimitsSection, ManagementSection, ServerSection,
 };
 
@@ -22,6 +22,7 @@ const SECTIONS: &[&str] = &[
     "limits",
     "events",
     "compiler",
+    "dehydration",
 ];
 
 /// Values given on the command line; `None` leaves the lower layers alone.
@@ -175,6 +176,7 @@ fn key_accepts(section: &str, key: &str, value: &Value) -> bool {
         "limits" => one.try_into::<LimitsSection>().is_ok(),
         "events" => one.try_into::<EventsSection>().is_ok(),
         "compiler" => one.try_into::<CompilerSection>().is_ok(),
+        "dehydration" => one.try_into::<DehydrationSection>().is_ok(),
         _ => false,
     }
 }
@@ -228,6 +230,7 @@ fn build(table: Table, problems: &mut Vec<String>) -> Config {
             "limits" => config.limits = section(&name, value, problems),
             "events" => config.events = section(&name, value, problems),
             "compiler" => config.compiler = section(&name, value, problems),
+            "dehydration" => config.dehydration = section(&name, value, problems),
             other => problems.push(format!(
                 "unknown section [{other}]; expected one of {}",
                 SECTIONS.join(", ")

@@ -25,6 +25,8 @@ pub struct Config {
     pub management: ManagementSection,
     /// Where instances are kept.
     pub database: DatabaseSection,
+    /// `[dehydration]`.
+    pub dehydration: DehydrationSection,
     /// The pooled client used to call partner services.
     pub http_client: HttpClientSection,
     /// Caps on untrusted input.
@@ -108,11 +110,57 @@ pub struct ManagementSection {
 }
 
 /// `[database]`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
 pub struct DatabaseSection {
     /// `sqlite:PATH` or `postgres://...`; none = an SQLite file under the data dir.
     pub url: Option<String>,
+    /// Most connections in the pool (PostgreSQL; SQLite readers).
+    pub pool_size: u32,
+    /// Timeout to establish a connection, in milliseconds.
+    pub connect_timeout_ms: u64,
+    /// Timeout of one statement (PostgreSQL `statement_timeout`; SQLite busy timeout), in ms.
+    pub statement_timeout_ms: u64,
+    /// SQLite `synchronous` pragma: `full` (default: durable at every commit) or `normal`.
+    pub sqlite_synchronous: String,
+    /// Most step writes grouped into one commit.
+    pub max_group: usize,
+    /// Stable id of this node (jobs are owned by node id). Empty: generated once and kept in
+    /// `<data-dir>/node-id`.
+    pub node_id: String,
+}
+
+impl Default for DatabaseSection {
+    fn default() -> Self {
+        DatabaseSection {
+            url: None,
+            pool_size: 8,
+            connect_timeout_ms: 5_000,
+            statement_timeout_ms: 30_000,
+            sqlite_synchronous: "full".into(),
+            max_group: 512,
+            node_id: String::new(),
+        }
+    }
+}
+
+/// `[dehydration]`: instances idle in memory are dropped and reloaded on their next event.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+pub struct DehydrationSection {
+    /// An instance idle longer than this is dropped from memory, in milliseconds.
+    pub max_age_ms: u64,
+    /// Most instances kept in memory; the least recently used go first.
+    pub max_count: usize,
+}
+
+impl Default for DehydrationSection {
+    fn default() -> Self {
+        DehydrationSection {
+            max_age_ms: 1_200_000,
+            max_count: 10_000,
+        }
+    }
 }
 
 /// `[http-client]`.
