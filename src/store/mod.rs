@@ -323,6 +323,46 @@ pub struct InstanceSummary {
     pub fault: Option<String>,
 }
 
+/// How to open a backend.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OpenOptions {
+    /// Most pooled connections (PostgreSQL; SQLite reader connections).
+    pub pool_size: u32,
+    /// Timeout to establish a connection.
+    pub connect_timeout: std::time::Duration,
+    /// Timeout of one statement (PostgreSQL `statement_timeout`, SQLite busy timeout).
+    pub statement_timeout: std::time::Duration,
+    /// SQLite `synchronous=FULL` (true) or `NORMAL` (false).
+    pub sqlite_full_sync: bool,
+    /// Most writes grouped into one commit.
+    pub max_group: usize,
+    /// Apply pending schema migrations when opening; when false, a missing or older schema
+    /// is an error ([`StoreError::Schema`]) that names `bpelgate db migrate`.
+    pub migrate: bool,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        OpenOptions {
+            pool_size: 8,
+            connect_timeout: std::time::Duration::from_secs(5),
+            statement_timeout: std::time::Duration::from_secs(30),
+            sqlite_full_sync: true,
+            max_group: 512,
+            migrate: true,
+        }
+    }
+}
+
+/// The result of applying migrations.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SchemaReport {
+    /// Schema version before.
+    pub from: u32,
+    /// Schema version after.
+    pub to: u32,
+}
+
 /// The persistence backend.
 ///
 /// Every method is safe to call concurrently. Writes submitted with [`Store::commit`] become
@@ -384,6 +424,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// Checks the connection (health, reconnection probes).
     fn ping(&self) -> BoxFuture<'static, Result<(), StoreError>>;
+
+    /// Applies pending schema migrations (`bpelgate db init|migrate`).
+    fn migrate(&self) -> BoxFuture<'static, Result<SchemaReport, StoreError>>;
 }
 
 /// A shared store handle.
