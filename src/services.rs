@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use bpelgate_transports::http::{HttpRequest, HttpResponse};
 use bpelgate_wsdl::soap::{
-    self, PortBinding, decode_request, encode_client_fault, encode_fault, encode_fault_explained,
+    self, PortBinding, decode_request, encode_client_fault, encode_fault, encode_fault_explained, encode_server_fault,
     encode_response,
 };
 use bpelgate_wsdl::wsdl::SoapVersion;
@@ -164,6 +164,11 @@ impl Services {
                 StatusCode::INTERNAL_SERVER_ERROR,
                 version,
                 encode_client_fault(version, &reason),
+            ),
+            Delivery::Unavailable(reason) => soap_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                version,
+                encode_server_fault(version, &format!("the engine cannot take the message now: {reason}")),
             ),
         }
     }

@@ -11,7 +11,7 @@ use crate::runtime::exec::required_correlation;
 use crate::runtime::{Instance, ProcessCtx};
 
 /// What a message is addressed to inside a process.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub(crate) struct WaitKey {
     pub(crate) partner_link: PartnerLinkId,
     pub(crate) operation: String,
@@ -26,6 +26,37 @@ struct Entry {
     instance: i64,
     sub: u32,
     correlation: Vec<(CorrelationSetId, Values)>,
+}
+
+/// One thing an instance waits for: stored with the instance (`waits`), so the index can be
+/// rebuilt at start-up without loading instance states.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct Wait {
+    pub(crate) key: WaitKey,
+    pub(crate) sub: u32,
+    pub(crate) correlation: Vec<(CorrelationSetId, Values)>,
+}
+
+/// What `inst` waits for, as index entries.
+pub(crate) fn waits(ctx: &ProcessCtx, inst: &Instance) -> Vec<Wait> {
+    let mut out = Vec::new();
+    for (id, sub) in &inst.subscriptions {
+        let correlation = required_correlation(ctx, inst, *id);
+        // A start activity of a running instance with nothing to correlate on would take
+        // messages meant to create new instances.
+        if sub.create_instance && correlation.is_empty() {
+            continue;
+        }
+        out.push(Wait {
+            key: WaitKey {
+                partner_link: sub.partner_link,
+                operation: sub.operation.clone(),
+            },
+            sub: *id,
+            correlation,
+        });
+    }
+    out
 }
 
 #[derive(Default)]
@@ -62,27 +93,17 @@ impl Index {
         }
     }
 
-    pub(crate) fn add_instance(&mut self, ctx: &ProcessCtx, inst: &Instance) {
-        for (id, sub) in &inst.subscriptions {
-            let correlation = required_correlation(ctx, inst, *id);
-            // A start activity of a running instance with nothing to correlate on would take
-            // messages meant to create new instances.
-            if sub.create_instance && correlation.is_empty() {
-                continue;
-            }
-            let key = WaitKey {
-                partner_link: sub.partner_link,
-                operation: sub.operation.clone(),
-            };
+    pub(crate) fn add_waits(&mut self, instance: i64, waits: Vec<Wait>) {
+        for w in waits {
             self.by_instance
-                .entry(inst.id)
+                .entry(instance)
                 .or_default()
-                .insert(key.clone());
-            let list = self.waits.entry(key).or_default();
+                .insert(w.key.clone());
+            let list = self.waits.entry(w.key).or_default();
             let entry = Entry {
-                instance: inst.id,
-                sub: *id,
-                correlation,
+                instance,
+                sub: w.sub,
+                correlation: w.correlation,
             };
             match entry.correlation.first().cloned() {
                 None => list.uncorrelated.push(entry),

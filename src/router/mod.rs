@@ -1,12 +1,21 @@
 //! Routing: an inbound message → the instance waiting for it (by partner link, operation and
 //! correlation values) or a new instance; steps run here; their effects (replies, invokes,
-//! timers) are carried out after the step. Partners that are processes of this engine are
-//! called in-process (peer-to-peer); others through a [`PartnerTransport`].
+//! timers) are carried out after the step committed (DESIGN decisions 2 and 3). Partners that
+//! are processes of this engine are called in-process (peer-to-peer); others through a
+//! [`PartnerTransport`].
+//!
+//! With a [`Store`](crate::store::Store), every step of a persistent process commits its new
+//! state, jobs (timers, the invoke outbox), parked messages and events in one write before
+//! anything leaves the engine; idle instances are dropped from memory and reloaded on their
+//! next event; [`Router::recover`] rebuilds the routing index and resumes jobs at start-up.
 
 // Replies carry faults by value (see runtime): large but rare.
 #![allow(clippy::large_enum_variant)]
 
 mod index;
+mod jobs;
+mod partner;
+mod step;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -27,22 +36,24 @@ use crate::deploy::registry::{ActivatedProcess, DeployListener, ProcessState};
 use crate::model::{ActivityKind, PartnerLinkId};
 use crate::runtime::data::Millis;
 use crate::runtime::state::{MexId, Role};
-use crate::runtime::{
-    Effects, Input, InvokeOut, InvokeResult, PackageStylesheets, ProcessCtx, ReplyBody,
-    new_instance, step,
-};
+use crate::runtime::{Input, InvokeResult, PackageStylesheets, ProcessCtx, ReplyBody};
+use crate::store::SharedStore;
 use index::{Index, WaitKey};
+use step::{Consumed, Slot};
 
 /// How an inbound message was answered.
 #[derive(Debug)]
 pub enum Delivery {
     /// The process replied (output or fault).
     Reply(ReplyBody),
-    /// A one-way message was accepted.
+    /// A one-way message was accepted (and, for a persistent process, committed).
     Accepted,
     /// The message cannot be routed (unknown partner link, inactive process, no instance and
     /// no start activity, timeout): a client-visible reason.
     Rejected(String),
+    /// The engine could not take the message now (the database is unreachable): nothing of
+    /// it was kept; the client may retry.
+    Unavailable(String),
 }
 
 /// A live instance as the management API lists it.
@@ -85,7 +96,7 @@ pub trait PartnerTransport: Send + Sync {
 }
 
 /// Runtime settings of the router.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct RouterConfig {
     /// How long a request-response exchange may wait for its reply.
     pub reply_timeout: Duration,
@@ -99,6 +110,26 @@ pub struct RouterConfig {
     pub events: crate::events::EventBus,
     /// The time source of steps and timers.
     pub clock: Arc<dyn crate::runtime::clock::Clock>,
+    /// Where persistent processes keep their instances (`None`: everything in memory).
+    pub store: Option<SharedStore>,
+    /// This node's stable id (owner of the jobs it creates).
+    pub node: String,
+    /// An instance idle in memory longer than this is dropped (reloaded on its next event).
+    pub dehydrate_after: Duration,
+    /// Most persistent instances kept in memory.
+    pub max_hydrated: usize,
+    /// How often the job table is polled for due jobs (timers and retries).
+    pub poll_interval: Duration,
+}
+
+impl std::fmt::Debug for RouterConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RouterConfig")
+            .field("reply_timeout", &self.reply_timeout)
+            .field("node", &self.node)
+            .field("store", &self.store.as_ref().map(|s| s.backend()))
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for RouterConfig {
@@ -110,6 +141,11 @@ impl Default for RouterConfig {
             default_events: crate::events::DefaultEvents::None,
             events: crate::events::EventBus::new(),
             clock: Arc::new(crate::runtime::clock::SystemClock),
+            store: None,
+            node: "local".into(),
+            dehydrate_after: Duration::from_secs(20 * 60),
+            max_hydrated: 10_000,
+            poll_interval: Duration::from_secs(1),
         }
     }
 }
@@ -118,11 +154,15 @@ type Key = (QName, u64);
 
 struct Deployed {
     key: Key,
+    /// `{ns}local` of the process, as stored.
+    clark: String,
     package: String,
     ctx: Arc<ProcessCtx>,
     active: bool,
     /// A newer version took this one's endpoints over.
     retired: std::sync::atomic::AtomicBool,
+    /// Instances are kept in the store (not `<in-memory>` and a store is configured).
+    persistent: bool,
     partner_links: HashMap<String, PartnerLinkId>,
     invokes: HashMap<PartnerLinkId, PartnerEndpoint>,
     routing: Mutex<Routing>,
@@ -130,7 +170,8 @@ struct Deployed {
 
 #[derive(Default)]
 struct Routing {
-    instances: HashMap<i64, Arc<Mutex<crate::runtime::Instance>>>,
+    /// Every live instance (hydrated or not).
+    instances: HashMap<i64, Arc<Slot>>,
     index: Index,
     early: Vec<Early>,
 }
@@ -140,15 +181,37 @@ struct Early {
     message: Element,
     mex: Option<MexId>,
     expires: Millis,
+    /// The parked row, for a one-way message of a persistent process.
+    parked: Option<i64>,
+    /// Parked but not yet committed: no step may take it before its row exists.
+    pending: bool,
 }
+
+/// How a waiting requester is answered.
+enum Answer {
+    Reply(ReplyBody),
+    Unavailable(String),
+}
+
+/// Ids handed out from blocks reserved in the store (or a local counter without one).
+struct Ids {
+    next: i64,
+    end: i64,
+}
+
+const ID_BLOCK: i64 = 1_000;
 
 struct Inner {
     processes: RwLock<HashMap<Key, Arc<Deployed>>>,
-    next_instance: AtomicI64,
+    ids: tokio::sync::Mutex<Ids>,
     next_mex: AtomicU64,
-    waiting: Mutex<HashMap<MexId, oneshot::Sender<ReplyBody>>>,
+    waiting: Mutex<HashMap<MexId, oneshot::Sender<Answer>>>,
     transport: RwLock<Option<Arc<dyn PartnerTransport>>>,
     registry: Weak<Registry>,
+    /// Jobs being carried out by this node (never picked twice by the poller).
+    in_flight: Mutex<std::collections::HashSet<i64>>,
+    /// Hydrated persistent instances (for the dehydration bound).
+    hydrated: AtomicI64,
     config: RouterConfig,
 }
 
@@ -173,17 +236,36 @@ impl Router {
         self.inner.config.clock.now_ms()
     }
 
+    fn store(&self) -> Option<&SharedStore> {
+        self.inner.config.store.as_ref()
+    }
+
     /// A router resolving peer-to-peer partners through `registry`; it registers itself as the
     /// registry's deploy listener.
     pub fn new(registry: &Arc<Registry>, config: RouterConfig) -> Self {
+        let start = if config.store.is_some() {
+            // Ids come from the store; this block is empty so the first use reserves one.
+            Ids { next: 0, end: 0 }
+        } else {
+            let n = config.clock.now_ms() * 1000 % 1_000_000_000_000 + 1;
+            Ids {
+                next: n,
+                end: i64::MAX,
+            }
+        };
+        // Exchange ids must not repeat across restarts: a recovered instance still holds the
+        // ids of requests that were open when the server stopped.
+        let mex_start = (config.clock.now_ms().max(0) as u64).saturating_mul(1000) + 1;
         let router = Router {
             inner: Arc::new(Inner {
                 processes: RwLock::new(HashMap::new()),
-                next_instance: AtomicI64::new(config.clock.now_ms() * 1000 % 1_000_000_000_000 + 1),
-                next_mex: AtomicU64::new(1),
+                ids: tokio::sync::Mutex::new(start),
+                next_mex: AtomicU64::new(mex_start),
                 waiting: Mutex::new(HashMap::new()),
                 transport: RwLock::new(None),
                 registry: Arc::downgrade(registry),
+                in_flight: Mutex::new(std::collections::HashSet::new()),
+                hydrated: AtomicI64::new(0),
                 config,
             }),
         };
@@ -202,7 +284,33 @@ impl Router {
         self.inner.processes.read().ok()?.get(key).cloned()
     }
 
-    /// Live instances of every process version.
+    fn deployed_by_clark(&self, clark: &str, version: u64) -> Option<Arc<Deployed>> {
+        let map = self.inner.processes.read().ok()?;
+        map.values()
+            .find(|d| d.key.1 == version && d.clark == clark)
+            .cloned()
+    }
+
+    /// A fresh id for an instance, job or parked message.
+    async fn next_id(&self) -> Result<i64, crate::store::StoreError> {
+        let mut ids = self.inner.ids.lock().await;
+        if ids.next >= ids.end {
+            let Some(store) = self.store() else {
+                return Err(crate::store::StoreError::Database(
+                    "the id counter is exhausted".into(),
+                ));
+            };
+            let first = store.reserve_ids(ID_BLOCK).await?;
+            ids.next = first;
+            ids.end = first + ID_BLOCK;
+        }
+        let id = ids.next;
+        ids.next += 1;
+        Ok(id)
+    }
+
+    /// Live instances of every process version (persistent ones from memory too: every live
+    /// instance has a slot).
     pub fn instances(&self) -> Vec<InstanceInfo> {
         let processes: Vec<Arc<Deployed>> = match self.inner.processes.read() {
             Ok(m) => m.values().cloned().collect(),
@@ -210,13 +318,16 @@ impl Router {
         };
         let mut out = Vec::new();
         for d in processes {
-            let instances: Vec<_> = lock(&d.routing).instances.values().cloned().collect();
-            for inst in instances {
-                let g = lock(&inst);
+            let slots: Vec<(i64, Arc<Slot>)> = lock(&d.routing)
+                .instances
+                .iter()
+                .map(|(id, s)| (*id, s.clone()))
+                .collect();
+            for (id, slot) in slots {
                 out.push(InstanceInfo {
-                    id: g.id,
+                    id,
                     pid: d.ctx.pid.to_string(),
-                    status: format!("{:?}", g.status),
+                    status: slot.status_name(),
                 });
             }
         }
@@ -230,8 +341,22 @@ impl Router {
             .map_or(0, |d| lock(&d.routing).instances.len())
     }
 
+    /// Number of persistent instances currently held in memory.
+    pub fn hydrated_count(&self) -> i64 {
+        self.inner.hydrated.load(Ordering::Relaxed)
+    }
+
+    fn open_exchange(&self) -> (MexId, oneshot::Receiver<Answer>) {
+        let id = self.inner.next_mex.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel();
+        lock(&self.inner.waiting).insert(id, tx);
+        (id, rx)
+    }
+
     /// Delivers an inbound message for `partner_link`/`operation` of a process version and
-    /// waits for the reply (request-response) or the acceptance (one-way).
+    /// waits for the reply (request-response) or the acceptance (one-way). A one-way message
+    /// to a persistent process is accepted only once the step that took it (or the parked
+    /// message) is committed.
     pub async fn deliver(
         &self,
         process: &QName,
@@ -254,9 +379,7 @@ impl Router {
         let (mex, rx) = if one_way {
             (None, None)
         } else {
-            let id = self.inner.next_mex.fetch_add(1, Ordering::Relaxed);
-            let (tx, rx) = oneshot::channel();
-            lock(&self.inner.waiting).insert(id, tx);
+            let (id, rx) = self.open_exchange();
             (Some(id), Some(rx))
         };
         let key = WaitKey {
@@ -265,28 +388,30 @@ impl Router {
         };
         // Instances of older versions of the process keep receiving their correlated messages
         // through the current version's endpoint (running instances finish on their version).
-        let Some(message) = self.route_to_older_version(&d, partner_link, operation, message, mex)
-        else {
-            return match rx {
-                None => Delivery::Accepted,
-                Some(rx) => self.await_reply(rx, mex).await,
-            };
+        let routed = match self
+            .route_to_older_version(&d, partner_link, operation, message, mex)
+            .await
+        {
+            Ok(None) => Ok(()),
+            Ok(Some(message)) => self.route(&d, key, message, mex).await,
+            Err(e) => Err(e),
         };
-        if let Err(reason) = self.route(&d, key, message, mex) {
+        if let Err(e) = routed {
             if let Some(m) = mex {
                 lock(&self.inner.waiting).remove(&m);
             }
-            return Delivery::Rejected(reason);
+            return e.into_delivery();
         }
-        let Some(rx) = rx else {
-            return Delivery::Accepted;
-        };
-        self.await_reply(rx, mex).await
+        match rx {
+            None => Delivery::Accepted,
+            Some(rx) => self.await_reply(rx, mex).await,
+        }
     }
 
-    async fn await_reply(&self, rx: oneshot::Receiver<ReplyBody>, mex: Option<MexId>) -> Delivery {
+    async fn await_reply(&self, rx: oneshot::Receiver<Answer>, mex: Option<MexId>) -> Delivery {
         match tokio::time::timeout(self.inner.config.reply_timeout, rx).await {
-            Ok(Ok(body)) => Delivery::Reply(body),
+            Ok(Ok(Answer::Reply(body))) => Delivery::Reply(body),
+            Ok(Ok(Answer::Unavailable(reason))) => Delivery::Unavailable(reason),
             Ok(Err(_)) => Delivery::Rejected("the exchange was dropped without a reply".into()),
             Err(_) => {
                 if let Some(m) = mex {
@@ -302,14 +427,14 @@ impl Router {
 
     /// Offers a message to the waiting instances of the other versions of `d`'s process; gives
     /// it back when none takes it.
-    fn route_to_older_version(
+    async fn route_to_older_version(
         &self,
         d: &Arc<Deployed>,
         partner_link: &str,
         operation: &str,
         message: Element,
         mex: Option<MexId>,
-    ) -> Option<Element> {
+    ) -> Result<Option<Element>, RouteError> {
         let others: Vec<Arc<Deployed>> = match self.inner.processes.read() {
             Ok(m) => m
                 .values()
@@ -318,7 +443,7 @@ impl Router {
                 })
                 .cloned()
                 .collect(),
-            Err(_) => return Some(message),
+            Err(_) => return Ok(Some(message)),
         };
         for o in others {
             let Some(&pl) = o.partner_links.get(partner_link) else {
@@ -339,23 +464,32 @@ impl Router {
                         message,
                         mex,
                     },
-                );
-                return None;
+                    Consumed::default(),
+                )
+                .await?;
+                return Ok(None);
             }
         }
-        Some(message)
+        Ok(Some(message))
     }
 
     /// Finds or creates the instance for a message and runs the step.
-    fn route(
+    async fn route(
         &self,
         d: &Arc<Deployed>,
         key: WaitKey,
         message: Element,
         mex: Option<MexId>,
-    ) -> Result<(), String> {
+    ) -> Result<(), RouteError> {
         let creates = d.active && !d.retired.load(Ordering::Relaxed) && starts(&d.ctx, &key);
-        let expires = self.now_ms() + self.inner.config.early_message_timeout.as_millis() as Millis;
+        let now = self.now_ms();
+        let expires = now + self.inner.config.early_message_timeout.as_millis() as Millis;
+        // A one-way message to a persistent process is parked durably before it is accepted.
+        let parked = if d.persistent && mex.is_none() && !creates {
+            Some(self.next_id().await.map_err(RouteError::store)?)
+        } else {
+            None
+        };
         // Matching and parking happen under one lock, so a subscription added by a concurrent
         // step is either seen here or sees the parked message (after_step).
         let (matched, message) = {
@@ -369,6 +503,8 @@ impl Router {
                         message,
                         mex,
                         expires,
+                        parked,
+                        pending: parked.is_some(),
                     });
                     (None, None)
                 }
@@ -377,95 +513,148 @@ impl Router {
         let Some(message) = message else {
             // Kept for a receive to come (DESIGN decision 3).
             self.correlation_event(d, None, &key, mex, Vec::new(), false);
+            if let Some(id) = parked {
+                self.park(d, id, &key, expires).await?;
+            }
             let router = self.clone();
             let d2 = d.clone();
             let timeout = self.inner.config.early_message_timeout;
             tokio::spawn(async move {
                 tokio::time::sleep(timeout).await;
-                router.expire_early(&d2);
+                router.expire_early(&d2).await;
             });
             return Ok(());
         };
         if let Some((inst, sub, keys)) = matched {
             self.correlation_event(d, Some(inst), &key, mex, keys, true);
-            self.run(
-                d,
-                inst,
-                Input::Message {
-                    subscription: sub,
-                    message,
-                    mex,
-                },
-            );
-            return Ok(());
+            return self
+                .run(
+                    d,
+                    inst,
+                    Input::Message {
+                        subscription: sub,
+                        message,
+                        mex,
+                    },
+                    Consumed::default(),
+                )
+                .await;
         }
-        {
-            let id = self.inner.next_instance.fetch_add(1, Ordering::Relaxed);
-            let inst = Arc::new(Mutex::new(new_instance(id)));
-            lock(&d.routing).instances.insert(id, inst.clone());
-            debug!(process = %d.key.0, instance = id, "New instance.");
-            let now = self.now_ms();
-            let mut fx = {
-                let mut guard = lock(&inst);
-                let mut fx = step(&d.ctx, &mut guard, now, Input::Start);
-                let sub = guard
-                    .subscriptions
-                    .iter()
-                    .find(|(_, s)| {
-                        s.create_instance
-                            && s.partner_link == key.partner_link
-                            && s.operation == key.operation
-                    })
-                    .map(|(id, _)| *id);
-                match sub {
-                    Some(sub) => {
-                        let fx2 = step(
-                            &d.ctx,
-                            &mut guard,
-                            now,
-                            Input::Message {
-                                subscription: sub,
-                                message,
-                                mex,
-                            },
-                        );
-                        merge(&mut fx, fx2);
-                    }
-                    None => {
-                        // The start activity was not reached (e.g. the process faulted first).
-                        if let Some(m) = mex {
-                            fx.replies.push(crate::runtime::ReplyOut {
-                                mex: m,
-                                operation: key.operation,
-                                body: ReplyBody::Fault {
-                                    name: guard
-                                        .fault
-                                        .as_ref()
-                                        .map(|f| f.name.clone())
-                                        .unwrap_or_else(|| {
-                                            QName::new(
-                                                crate::runtime::fault::BPEL_NS,
-                                                "missingRequest",
-                                            )
-                                        }),
-                                    data: None,
-                                    explanation:
-                                        "the new instance did not reach its start activity".into(),
-                                },
-                            });
-                        }
-                    }
-                }
-                fx
+        self.create(d, key, message, mex).await
+    }
+
+    /// Commits a parked one-way message (the early list already holds it); on failure the
+    /// message leaves the early list again and the sender is told to retry.
+    async fn park(
+        &self,
+        d: &Arc<Deployed>,
+        id: i64,
+        key: &WaitKey,
+        expires: Millis,
+    ) -> Result<(), RouteError> {
+        let Some(store) = self.store() else {
+            return Ok(());
+        };
+        let body = {
+            let r = lock(&d.routing);
+            r.early
+                .iter()
+                .find(|e| e.parked == Some(id))
+                .map(|e| bpelgate_wsdl::xml::to_string(&e.message).into_bytes())
+        };
+        // Already claimed by a step that raced ahead: that step committed it.
+        let Some(body) = body else {
+            return Ok(());
+        };
+        let pl = d.ctx.process.partner_link(key.partner_link).name.clone();
+        let write = crate::store::StepWrite {
+            park_messages: vec![crate::store::ParkedMessage {
+                id,
+                process: d.clark.clone(),
+                version: d.key.1 as i64,
+                partner_link: pl,
+                operation: key.operation.clone(),
+                body,
+                received_ms: self.now_ms(),
+                expires_ms: expires,
+            }],
+            ..crate::store::StepWrite::default()
+        };
+        if let Err(e) = store.commit(write).await {
+            lock(&d.routing).early.retain(|e| e.parked != Some(id));
+            return Err(RouteError::store(e));
+        }
+        // Now that the row exists a step may take it; one may have subscribed meanwhile.
+        let claimed = {
+            let mut r = lock(&d.routing);
+            let Some(pos) = r.early.iter().position(|e| e.parked == Some(id)) else {
+                return Ok(());
             };
-            let follow = self.after_step(d, id, &mut fx);
-            self.apply(d, id, fx);
-            self.run_follow(d, follow);
-            Ok(())
+            r.early[pos].pending = false;
+            let (k, m) = (r.early[pos].key.clone(), r.early[pos].message.clone());
+            match r.index.claim(&d.ctx, &k, &m, false) {
+                Some(c) => Some((c, r.early.remove(pos))),
+                None => None,
+            }
+        };
+        if let Some(((inst, sub, _), e)) = claimed {
+            let router = self.clone();
+            let d = d.clone();
+            // The sender is answered already (the message is safe); the step runs on its own.
+            tokio::spawn(async move {
+                let _ = router
+                    .run(
+                        &d,
+                        inst,
+                        Input::Message {
+                            subscription: sub,
+                            message: e.message,
+                            mex: e.mex,
+                        },
+                        Consumed {
+                            job: None,
+                            message: e.parked,
+                        },
+                    )
+                    .await;
+            });
+        }
+        Ok(())
+    }
+
+    fn send_reply(&self, mex: MexId, body: ReplyBody) {
+        if let Some(tx) = lock(&self.inner.waiting).remove(&mex) {
+            let _ = tx.send(Answer::Reply(body));
         }
     }
 
-    /// CorrelationMatch / CorrelationNoMatch for an inbound message.
+    fn send_unavailable(&self, mex: MexId, reason: &str) {
+        if let Some(tx) = lock(&self.inner.waiting).remove(&mex) {
+            let _ = tx.send(Answer::Unavailable(reason.to_string()));
+        }
+    }
+}
+
+/// Why a message could not be taken.
+#[derive(Debug)]
+enum RouteError {
+    /// The store failed: nothing was committed.
+    Unavailable(String),
+}
+
+impl RouteError {
+    fn store(e: crate::store::StoreError) -> Self {
+        RouteError::Unavailable(e.to_string())
+    }
+
+    fn into_delivery(self) -> Delivery {
+        match self {
+            RouteError::Unavailable(r) => Delivery::Unavailable(r),
+        }
+    }
+}
+
+impl Router {
     fn correlation_event(
         &self,
         d: &Arc<Deployed>,
@@ -519,245 +708,6 @@ impl Router {
         self.inner.config.events.publish(&[header.event(kind)]);
     }
 
-    fn expire_early(&self, d: &Arc<Deployed>) {
-        let now = self.now_ms();
-        let expired: Vec<Early> = {
-            let mut r = lock(&d.routing);
-            let (gone, kept): (Vec<_>, Vec<_>) = r.early.drain(..).partition(|e| e.expires <= now);
-            r.early = kept;
-            gone
-        };
-        for e in expired {
-            if let Some(mex) = e.mex {
-                self.send_reply(
-                    mex,
-                    ReplyBody::Fault {
-                        name: QName::new(crate::runtime::fault::BPEL_NS, "correlationViolation"),
-                        data: None,
-                        explanation: format!(
-                            "no instance of {} accepted operation {} in time",
-                            d.key.0, e.key.operation
-                        ),
-                    },
-                );
-            }
-        }
-    }
-
-    /// Runs one step of instance `id` and everything it leads to.
-    fn run(&self, d: &Arc<Deployed>, id: i64, input: Input) {
-        let Some(inst) = lock(&d.routing).instances.get(&id).cloned() else {
-            if let Input::Message { mex: Some(m), .. } = input {
-                self.send_reply(
-                    m,
-                    ReplyBody::Fault {
-                        name: QName::new(crate::runtime::fault::BPEL_NS, "correlationViolation"),
-                        data: None,
-                        explanation: "the instance has ended".into(),
-                    },
-                );
-            }
-            return;
-        };
-        let mut fx = {
-            let mut guard = lock(&inst);
-            step(&d.ctx, &mut guard, self.now_ms(), input)
-        };
-        let follow = self.after_step(d, id, &mut fx);
-        self.apply(d, id, fx);
-        self.run_follow(d, follow);
-    }
-
-    fn run_follow(&self, d: &Arc<Deployed>, follow: Vec<(i64, u32, Early)>) {
-        for (inst, sub, e) in follow {
-            self.run(
-                d,
-                inst,
-                Input::Message {
-                    subscription: sub,
-                    message: e.message,
-                    mex: e.mex,
-                },
-            );
-        }
-    }
-
-    /// Re-indexes the instance's subscriptions, drops it when it ended, and claims early
-    /// messages its new subscriptions match.
-    fn after_step(&self, d: &Arc<Deployed>, id: i64, fx: &mut Effects) -> Vec<(i64, u32, Early)> {
-        let mut follow = Vec::new();
-        if !fx.subscriptions_changed && !fx.ended {
-            return follow;
-        }
-        let Some(inst) = lock(&d.routing).instances.get(&id).cloned() else {
-            return follow;
-        };
-        let guard = lock(&inst);
-        let mut r = lock(&d.routing);
-        r.index.remove_instance(id);
-        if fx.ended {
-            r.instances.remove(&id);
-            return follow;
-        }
-        r.index.add_instance(&d.ctx, &guard);
-        drop(guard);
-        if !r.early.is_empty() {
-            let early = std::mem::take(&mut r.early);
-            for e in early {
-                match r.index.claim(&d.ctx, &e.key, &e.message, false) {
-                    Some((inst, sub, _)) => follow.push((inst, sub, e)),
-                    None => r.early.push(e),
-                }
-            }
-        }
-        follow
-    }
-
-    fn send_reply(&self, mex: MexId, body: ReplyBody) {
-        if let Some(tx) = lock(&self.inner.waiting).remove(&mex) {
-            let _ = tx.send(body);
-        }
-    }
-
-    /// Carries out a step's effects.
-    fn apply(&self, d: &Arc<Deployed>, id: i64, fx: Effects) {
-        if !fx.events.is_empty() {
-            self.inner.config.events.publish(&fx.events);
-        }
-        for r in fx.replies {
-            self.send_reply(r.mex, r.body);
-        }
-        for (alarm, at) in fx.alarms {
-            let router = self.clone();
-            let d2 = d.clone();
-            let delay = Duration::from_millis((at - self.now_ms()).max(0) as u64);
-            tokio::spawn(async move {
-                tokio::time::sleep(delay).await;
-                router.run(&d2, id, Input::Alarm(alarm));
-            });
-        }
-        for out in fx.invokes {
-            let router = self.clone();
-            let d2 = d.clone();
-            tokio::spawn(async move {
-                let one_way = out.one_way;
-                let invoke = out.invoke;
-                let result = router.call_partner(&d2, out).await;
-                if !one_way {
-                    router.run(&d2, id, Input::InvokeResult { invoke, result });
-                }
-            });
-        }
-    }
-
-    /// Calls a partner: in-process when it is a process of this engine (and usePeer2Peer is
-    /// not false), else through the transport.
-    async fn call_partner(&self, d: &Arc<Deployed>, out: InvokeOut) -> InvokeResult {
-        let ep = d.invokes.get(&out.partner_link);
-        let pl = d.ctx.process.partner_link(out.partner_link);
-        let Some((_, port_type)) = pl.partner_role.clone() else {
-            return InvokeResult::Failure(format!("partner link {} has no partnerRole", pl.name));
-        };
-        let dynamic = out.endpoint.as_ref().and_then(epr_address);
-        if out.endpoint.is_some() && dynamic.is_none() {
-            // The process assigned an endpoint reference this engine cannot call.
-            return InvokeResult::Fault {
-                name: QName::new(crate::runtime::fault::BPEL_NS, "unsupportedReference"),
-                data: None,
-            };
-        }
-        let address = dynamic
-            .clone()
-            .or_else(|| ep.and_then(|e| e.address.clone()));
-        // Peer-to-peer: the configured service is provided by a process of this engine.
-        let p2p_allowed = ep.is_none_or(|e| e.use_peer2peer);
-        if p2p_allowed && dynamic.is_none() {
-            if let Some(target) = ep
-                .and_then(|e| e.service.as_ref())
-                .and_then(|(svc, _)| self.local_endpoint(svc))
-            {
-                return self.call_local(target, &out).await;
-            }
-            if let Some(target) = address
-                .as_deref()
-                .and_then(|a| self.local_endpoint_by_address(a))
-            {
-                return self.call_local(target, &out).await;
-            }
-        }
-        let Some(address) = address else {
-            // Nothing initialised the partner role: no EPR assigned, no deploy.xml address, no
-            // local provider (WS-BPEL 2.0 §10.3).
-            return InvokeResult::Fault {
-                name: QName::new(crate::runtime::fault::BPEL_NS, "uninitializedPartnerRole"),
-                data: None,
-            };
-        };
-        let transport = self.inner.transport.read().ok().and_then(|t| t.clone());
-        let Some(transport) = transport else {
-            return InvokeResult::Failure("no partner transport is configured".into());
-        };
-        transport
-            .call(PartnerCall {
-                address,
-                service: ep.and_then(|e| e.service.clone()),
-                port_type,
-                operation: out.operation.clone(),
-                one_way: out.one_way,
-                message: out.message,
-                wsdl: d.ctx.wsdl.clone(),
-            })
-            .await
-    }
-
-    fn local_endpoint(&self, service: &QName) -> Option<Arc<crate::deploy::registry::Endpoint>> {
-        let registry = self.inner.registry.upgrade()?;
-        registry
-            .endpoint(&service.local)
-            .filter(|e| e.service == *service)
-    }
-
-    fn local_endpoint_by_address(
-        &self,
-        address: &str,
-    ) -> Option<Arc<crate::deploy::registry::Endpoint>> {
-        let registry = self.inner.registry.upgrade()?;
-        let path = address.split("/services/").nth(1)?;
-        let name = path.split(['?', '/']).next()?;
-        registry.endpoint(name)
-    }
-
-    async fn call_local(
-        &self,
-        target: Arc<crate::deploy::registry::Endpoint>,
-        out: &InvokeOut,
-    ) -> InvokeResult {
-        let delivery = Box::pin(self.deliver(
-            &target.process,
-            target.version,
-            &target.partner_link,
-            &out.operation,
-            out.message.clone(),
-            out.one_way,
-        ))
-        .await;
-        match delivery {
-            Delivery::Accepted => InvokeResult::Output(Element::new(QName::new("", "message"))),
-            Delivery::Reply(ReplyBody::Output(m)) => InvokeResult::Output(m),
-            Delivery::Reply(ReplyBody::Fault {
-                name,
-                data,
-                explanation,
-            }) => {
-                if data.is_some() {
-                    InvokeResult::Fault { name, data }
-                } else {
-                    InvokeResult::Failure(format!("partner process faulted: {name} {explanation}"))
-                }
-            }
-            Delivery::Rejected(reason) => InvokeResult::Failure(reason),
-        }
-    }
 
     fn activate(&self, package: &str, processes: &[ActivatedProcess], wsdl: &Arc<WsdlSet>) {
         let dir = self.inner.config.deploy_dir.join(package);
@@ -815,6 +765,8 @@ impl Router {
             map.insert(
                 key.clone(),
                 Arc::new(Deployed {
+                    clark: key.0.to_string(),
+                    persistent: self.inner.config.store.is_some() && !p.built.dd.in_memory,
                     key,
                     package: package.to_string(),
                     ctx: Arc::new(ctx),
@@ -839,15 +791,6 @@ impl Router {
             debug!(package, "Process versions unloaded.");
         }
     }
-}
-
-fn merge(into: &mut Effects, more: Effects) {
-    into.replies.extend(more.replies);
-    into.invokes.extend(more.invokes);
-    into.alarms.extend(more.alarms);
-    into.events.extend(more.events);
-    into.subscriptions_changed |= more.subscriptions_changed;
-    into.ended |= more.ended;
 }
 
 /// Whether a createInstance activity of the process accepts this partner link and operation.

@@ -93,7 +93,7 @@ pub enum ReplyBody {
 }
 
 /// An outbound invoke to carry out.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct InvokeOut {
     /// Id to report the result with.
     pub invoke: u32,

@@ -465,6 +465,21 @@ pub fn encode_fault_explained(
     write_envelope(version, Vec::new(), vec![fault_el])
 }
 
+/// A Server (1.2: Receiver) fault saying `reason`: the request was fine but cannot be served
+/// now (e.g. the database is unreachable); the client may retry.
+pub fn encode_server_fault(version: SoapVersion, reason: &str) -> Vec<u8> {
+    let f = fault_element(
+        version,
+        FaultSpec {
+            code: StdCode::Server,
+            app_code: None,
+            reason,
+            detail: Vec::new(),
+        },
+    );
+    write_envelope(version, Vec::new(), vec![f])
+}
+
 /// A Client (1.2: Sender) fault saying `reason`: the answer to a request that cannot be served.
 pub fn encode_client_fault(version: SoapVersion, reason: &str) -> Vec<u8> {
     let f = fault_element(
