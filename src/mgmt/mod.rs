@@ -16,7 +16,37 @@ use crate::deploy::{Deployer, Error as DeployError, valid_package_name};
 
 pub mod client;
 pub mod metrics;
+mod instance_filter;
 mod upload;
+
+/// An instance as `/management/instances` shows it.
+#[derive(Debug, Clone, Serialize)]
+struct InstanceView {
+    id: i64,
+    /// ODE process id `{ns}local-version`.
+    pid: String,
+    /// `active`, `suspended`, `completed`, `faulted`, `terminated`.
+    status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    created_ms: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_active_ms: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fault: Option<String>,
+}
+
+impl From<crate::store::InstanceSummary> for InstanceView {
+    fn from(s: crate::store::InstanceSummary) -> Self {
+        InstanceView {
+            id: s.id,
+            pid: format!("{}-{}", s.process, s.version),
+            status: s.status.as_str().to_string(),
+            created_ms: Some(s.created_ms),
+            last_active_ms: Some(s.modified_ms),
+            fault: s.fault,
+        }
+    }
+}
 
 /// What the management API works on.
 #[derive(Debug, Clone)]
@@ -113,12 +143,16 @@ impl Management {
             (&Method::POST, ["packages"]) => self.upload(req).await,
             (&Method::DELETE, ["packages", name]) => self.delete(name).await,
             (&Method::GET, ["processes"]) => json(StatusCode::OK, &registry.processes()),
-            (&Method::GET, ["instances"]) => match &self.router {
-                Some(r) => json(StatusCode::OK, &r.instances()),
-                None => json(StatusCode::OK, &Vec::<crate::router::InstanceInfo>::new()),
+            (&Method::GET, ["instances"]) => self.instances(req).await,
+            (&Method::GET, ["instances", id]) => match id.parse::<i64>() {
+                Ok(id) => self.instance(id).await,
+                Err(_) => error(
+                    StatusCode::BAD_REQUEST,
+                    &format!("'{id}' is not an instance id"),
+                ),
             },
             (&Method::GET, ["instances", id, "events"]) => match id.parse::<i64>() {
-                Ok(id) => json(StatusCode::OK, &self.events.events_for(id)),
+                Ok(id) => self.instance_events(id).await,
                 Err(_) => error(
                     StatusCode::BAD_REQUEST,
                     &format!("'{id}' is not an instance id"),
@@ -139,6 +173,105 @@ impl Management {
             }
             _ => error(StatusCode::NOT_FOUND, "no such management resource"),
         }
+    }
+
+    /// Live in-memory instances plus the stored ones matching `?filter=` (ODE instance filter
+    /// keys `status`, `pid`, `iid`, `started`; `?limit=`).
+    async fn instances(&self, req: &HttpRequest) -> HttpResponse {
+        let Some(router) = &self.router else {
+            return json(StatusCode::OK, &Vec::<InstanceView>::new());
+        };
+        let filter = query_param(req, "filter").unwrap_or_default();
+        let limit = query_param(req, "limit")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1000usize);
+        let f = match instance_filter::parse(&filter, router.now_for_filters()) {
+            Ok(f) => f,
+            Err(e) => return error(StatusCode::BAD_REQUEST, &e),
+        };
+        let mut out: Vec<InstanceView> = Vec::new();
+        if router.is_persistent() {
+            let mut q = f.query.clone();
+            q.limit = limit;
+            match router.stored_instances(q).await {
+                Ok(rows) => out.extend(rows.into_iter().map(InstanceView::from)),
+                Err(e) => return error(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
+            }
+        }
+        for i in router.instances() {
+            if out.iter().any(|o| o.id == i.id) || !f.matches_live(&i) {
+                continue;
+            }
+            out.push(InstanceView {
+                id: i.id,
+                pid: i.pid,
+                status: i.status.to_lowercase(),
+                created_ms: None,
+                last_active_ms: None,
+                fault: None,
+            });
+        }
+        out.sort_by(|a, b| b.id.cmp(&a.id));
+        out.truncate(limit);
+        json(StatusCode::OK, &out)
+    }
+
+    async fn instance(&self, id: i64) -> HttpResponse {
+        let Some(router) = &self.router else {
+            return error(StatusCode::NOT_FOUND, &format!("no instance {id}"));
+        };
+        if router.is_persistent() {
+            let q = crate::store::InstanceQuery {
+                ids: vec![id],
+                ..Default::default()
+            };
+            match router.stored_instances(q).await {
+                Ok(rows) => {
+                    if let Some(r) = rows.into_iter().next() {
+                        return json(StatusCode::OK, &InstanceView::from(r));
+                    }
+                }
+                Err(e) => return error(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
+            }
+        }
+        match router.instances().into_iter().find(|i| i.id == id) {
+            Some(i) => json(
+                StatusCode::OK,
+                &InstanceView {
+                    id: i.id,
+                    pid: i.pid,
+                    status: i.status.to_lowercase(),
+                    created_ms: None,
+                    last_active_ms: None,
+                    fault: None,
+                },
+            ),
+            None => error(StatusCode::NOT_FOUND, &format!("no instance {id}")),
+        }
+    }
+
+    /// Stored events of a persistent instance, else the recent in-memory ones.
+    async fn instance_events(&self, id: i64) -> HttpResponse {
+        if let Some(router) = self.router.as_ref().filter(|r| r.is_persistent()) {
+            match router.stored_events(id).await {
+                Ok(rows) if !rows.is_empty() => {
+                    let events: Vec<serde_json::Value> = rows
+                        .iter()
+                        .filter_map(|r| {
+                            let mut v: serde_json::Value = serde_json::from_slice(&r.body).ok()?;
+                            if let Some(o) = v.as_object_mut() {
+                                o.insert("step".into(), r.step.into());
+                            }
+                            Some(v)
+                        })
+                        .collect();
+                    return json(StatusCode::OK, &events);
+                }
+                Ok(_) => {}
+                Err(e) => return error(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
+            }
+        }
+        json(StatusCode::OK, &self.events.events_for(id))
     }
 
     async fn delete(&self, name: &str) -> HttpResponse {

@@ -236,6 +236,11 @@ impl Router {
         self.inner.config.clock.now_ms()
     }
 
+    /// The router clock's time (anchors relative dates of management filters).
+    pub fn now_for_filters(&self) -> i64 {
+        self.now_ms()
+    }
+
     fn store(&self) -> Option<&SharedStore> {
         self.inner.config.store.as_ref()
     }

@@ -1,0 +1,189 @@
+//! ODE's instance filter (FEATURES.md §3b), the subset the store answers: `iid`, `pid`,
+//! `status`, `started` (absolute `yyyyMMdd[hhmmss]` / ISO dates or relative `-Nd` etc.).
+//! Terms are separated by spaces and ANDed; `|` separates alternatives.
+
+use crate::router::InstanceInfo;
+use crate::store::{InstanceQuery, InstanceStatus};
+
+/// A parsed filter.
+#[derive(Debug, Default, Clone)]
+pub(super) struct Filter {
+    pub(super) query: InstanceQuery,
+    /// `status=error`: ODE maps it to no state, so nothing matches.
+    nothing: bool,
+}
+
+impl Filter {
+    /// Whether a live in-memory instance passes (status, ids and pid; no dates in memory).
+    pub(super) fn matches_live(&self, i: &InstanceInfo) -> bool {
+        if self.nothing {
+            return false;
+        }
+        let q = &self.query;
+        if !q.ids.is_empty() && !q.ids.contains(&i.id) {
+            return false;
+        }
+        if !q.status.is_empty()
+            && !q
+                .status
+                .iter()
+                .any(|s| s.as_str().eq_ignore_ascii_case(&i.status))
+        {
+            return false;
+        }
+        if let (Some(p), Some(v)) = (&q.process, q.version)
+            && i.pid != format!("{p}-{v}")
+        {
+            return false;
+        }
+        q.created_from.is_none() && q.created_before.is_none()
+    }
+}
+
+/// Parses `filter`; `now_ms` anchors relative dates.
+pub(super) fn parse(filter: &str, now_ms: i64) -> Result<Filter, String> {
+    let mut f = Filter::default();
+    for term in filter.split_whitespace() {
+        let (key, op, value) = split_term(term)?;
+        match key.to_ascii_lowercase().replace('-', "_").as_str() {
+            "iid" => {
+                expect_eq(term, op)?;
+                for v in value.split('|') {
+                    f.query.ids.push(
+                        v.parse()
+                            .map_err(|_| format!("{term}: '{v}' is not an instance id"))?,
+                    );
+                }
+            }
+            "pid" => {
+                expect_eq(term, op)?;
+                let (process, version) = value
+                    .rsplit_once('-')
+                    .and_then(|(p, v)| Some((p, v.parse::<i64>().ok()?)))
+                    .ok_or_else(|| format!("{term}: expected a pid {{ns}}name-version"))?;
+                f.query.process = Some(process.to_string());
+                f.query.version = Some(version);
+            }
+            "status" => {
+                expect_eq(term, op)?;
+                for v in value.split('|') {
+                    match v.to_ascii_lowercase().as_str() {
+                        "active" => f.query.status.push(InstanceStatus::Active),
+                        "suspended" => f.query.status.push(InstanceStatus::Suspended),
+                        "completed" => f.query.status.push(InstanceStatus::Completed),
+                        "terminated" => f.query.status.push(InstanceStatus::Terminated),
+                        "failed" | "faulted" => f.query.status.push(InstanceStatus::Faulted),
+                        // ODE maps `error` to no state at all.
+                        "error" => f.nothing = true,
+                        other => return Err(format!("{term}: unknown status '{other}'")),
+                    }
+                }
+            }
+            "started" => {
+                let t = date(value, now_ms).ok_or_else(|| {
+                    format!("{term}: expected yyyyMMdd[hhmmss], an ISO date or -N[yMwdhms]")
+                })?;
+                match op {
+                    ">=" => f.query.created_from = Some(t),
+                    ">" => f.query.created_from = Some(t + 1),
+                    "<" => f.query.created_before = Some(t),
+                    "<=" => f.query.created_before = Some(t + 1),
+                    _ => {
+                        f.query.created_from = Some(t);
+                        f.query.created_before = Some(t + 86_400_000);
+                    }
+                }
+            }
+            other => return Err(format!("{term}: unsupported filter key '{other}'")),
+        }
+    }
+    Ok(f)
+}
+
+fn split_term(term: &str) -> Result<(&str, &str, &str), String> {
+    for op in ["<>", "<=", ">=", "=", "<", ">"] {
+        if let Some(i) = term.find(op) {
+            return Ok((&term[..i], op, &term[i + op.len()..]));
+        }
+    }
+    Err(format!("'{term}' is not a key, an operator and a value"))
+}
+
+fn expect_eq(term: &str, op: &str) -> Result<(), String> {
+    if op == "=" {
+        Ok(())
+    } else {
+        Err(format!("{term}: only '=' is supported for this key"))
+    }
+}
+
+/// Epoch ms of `yyyyMMdd[hhmmss]`, `yyyy-MM-dd[Thh:mm:ss]` (UTC) or `-N<unit>` before now.
+fn date(v: &str, now_ms: i64) -> Option<i64> {
+    if let Some(rel) = v.strip_prefix('-') {
+        let unit = rel.chars().last()?;
+        let n: i64 = rel[..rel.len() - unit.len_utf8()].parse().ok()?;
+        let ms = match unit {
+            'y' => 365 * 86_400_000,
+            'M' => 30 * 86_400_000,
+            'w' => 7 * 86_400_000,
+            'd' => 86_400_000,
+            'h' => 3_600_000,
+            'm' => 60_000,
+            's' => 1_000,
+            _ => return None,
+        };
+        return Some(now_ms - n * ms);
+    }
+    let digits: String = v.chars().filter(char::is_ascii_digit).collect();
+    if digits.len() != 8 && digits.len() != 14 {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| digits.get(r)?.parse::<i64>().ok();
+    let (y, mo, d) = (num(0..4)?, num(4..6)?, num(6..8)?);
+    let (h, mi, s) = if digits.len() == 14 {
+        (num(8..10)?, num(10..12)?, num(12..14)?)
+    } else {
+        (0, 0, 0)
+    };
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || s > 60 {
+        return None;
+    }
+    Some((days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + s) * 1000)
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn terms() {
+        let f = parse("status=active|failed pid={urn:x}P-3 iid=4|5", 0).expect("parse");
+        assert_eq!(
+            f.query.status,
+            vec![InstanceStatus::Active, InstanceStatus::Faulted]
+        );
+        assert_eq!(f.query.process.as_deref(), Some("{urn:x}P"));
+        assert_eq!(f.query.version, Some(3));
+        assert_eq!(f.query.ids, vec![4, 5]);
+        let f = parse("started>=20050901 started<20051001", 0).expect("parse");
+        assert_eq!(f.query.created_from, Some(1_125_532_800_000));
+        assert_eq!(f.query.created_before, Some(1_128_124_800_000));
+        let f = parse("started>=-2d", 10 * 86_400_000).expect("parse");
+        assert_eq!(f.query.created_from, Some(8 * 86_400_000));
+        assert!(parse("colour=red", 0).is_err());
+        assert!(parse("status=sleepy", 0).is_err());
+        assert!(parse("iid>3", 0).is_err());
+        assert!(parse("status=error", 0).expect("parse").nothing);
+    }
+}
