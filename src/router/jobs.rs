@@ -165,9 +165,9 @@ impl Router {
                     operation: m.operation.clone(),
                 })
             });
-            let message = std::str::from_utf8(&m.body)
-                .ok()
-                .and_then(|s| bpelgate_wsdl::xml::parse(s.as_bytes(), &bpelgate_wsdl::xml::Limits::default()).ok());
+            let message = std::str::from_utf8(&m.body).ok().and_then(|s| {
+                bpelgate_wsdl::xml::parse(s.as_bytes(), &bpelgate_wsdl::xml::Limits::default()).ok()
+            });
             match (d, key, message) {
                 (Some(d), Some(key), Some(message)) if m.expires_ms > now => {
                     lock(&d.routing).early.push(Early {
@@ -258,8 +258,7 @@ impl Router {
         let Some(store) = self.store() else {
             return Ok(());
         };
-        let horizon =
-            self.now_ms() + self.inner.config.poll_interval.as_millis() as Millis;
+        let horizon = self.now_ms() + self.inner.config.poll_interval.as_millis() as Millis;
         let jobs = store
             .due_jobs(&self.inner.config.node, horizon, 1_000)
             .await?;
@@ -300,7 +299,11 @@ impl Router {
             }
             (JobKind::Invoke, Ok(JobDetails::Invoke(out)), Some(inst)) => {
                 if job.retries > 0 || job.due_ms + 1_000 < self.now_ms() {
-                    info!(job = job.id, instance = inst, "Re-sending an invoke left over from before.");
+                    info!(
+                        job = job.id,
+                        instance = inst,
+                        "Re-sending an invoke left over from before."
+                    );
                 }
                 let router = self.clone();
                 tokio::spawn(async move {
@@ -458,4 +461,3 @@ impl Router {
         self.store().is_some()
     }
 }
-

@@ -340,6 +340,25 @@ impl Router {
         out
     }
 
+    /// Feeds an operator command (terminate, suspend, resume, recover) to a live instance as
+    /// one step; false when no live instance has that id.
+    pub async fn command(&self, id: i64, input: Input) -> Result<bool, String> {
+        let processes: Vec<Arc<Deployed>> = match self.inner.processes.read() {
+            Ok(m) => m.values().cloned().collect(),
+            Err(_) => return Ok(false),
+        };
+        let Some(d) = processes
+            .into_iter()
+            .find(|d| lock(&d.routing).instances.contains_key(&id))
+        else {
+            return Ok(false);
+        };
+        self.run(&d, id, input, Consumed::default())
+            .await
+            .map_err(|RouteError::Unavailable(e)| e)?;
+        Ok(true)
+    }
+
     /// Number of live instances of a process version (for tests and metrics).
     pub fn instance_count(&self, process: &QName, version: u64) -> usize {
         self.deployed(&(process.clone(), version))
@@ -597,10 +616,9 @@ impl Router {
             };
             r.early[pos].pending = false;
             let (k, m) = (r.early[pos].key.clone(), r.early[pos].message.clone());
-            match r.index.claim(&d.ctx, &k, &m, false) {
-                Some(c) => Some((c, r.early.remove(pos))),
-                None => None,
-            }
+            r.index
+                .claim(&d.ctx, &k, &m, false)
+                .map(|c| (c, r.early.remove(pos)))
         };
         if let Some(((inst, sub, _), e)) = claimed {
             let router = self.clone();
@@ -712,7 +730,6 @@ impl Router {
         };
         self.inner.config.events.publish(&[header.event(kind)]);
     }
-
 
     fn activate(&self, package: &str, processes: &[ActivatedProcess], wsdl: &Arc<WsdlSet>) {
         let dir = self.inner.config.deploy_dir.join(package);

@@ -173,10 +173,7 @@ impl Router {
         if let Some(m) = mex {
             self.send_reply(
                 m,
-                fault(
-                    "correlationViolation",
-                    format!("instance {id} has ended"),
-                ),
+                fault("correlationViolation", format!("instance {id} has ended")),
             );
         }
         self.discard(d, consumed).await;
@@ -201,7 +198,12 @@ impl Router {
     }
 
     /// Loads a dehydrated instance; false when the store has no live state for it.
-    async fn hydrate(&self, d: &Arc<Deployed>, id: i64, cell: &mut Cell) -> Result<bool, StoreError> {
+    async fn hydrate(
+        &self,
+        d: &Arc<Deployed>,
+        id: i64,
+        cell: &mut Cell,
+    ) -> Result<bool, StoreError> {
         let Some(store) = self.store().filter(|_| d.persistent) else {
             return Ok(false);
         };
@@ -212,7 +214,9 @@ impl Router {
             return Ok(false);
         };
         let inst: crate::runtime::Instance = serde_json::from_slice(&state).map_err(|e| {
-            StoreError::Database(format!("instance {id}: the stored state cannot be read: {e}"))
+            StoreError::Database(format!(
+                "instance {id}: the stored state cannot be read: {e}"
+            ))
         })?;
         cell.inst = Some(inst);
         cell.step = rec.step;
@@ -269,8 +273,7 @@ impl Router {
                                 || QName::new(crate::runtime::fault::BPEL_NS, "missingRequest"),
                             ),
                             data: None,
-                            explanation: "the new instance did not reach its start activity"
-                                .into(),
+                            explanation: "the new instance did not reach its start activity".into(),
                         },
                     });
                 }
@@ -436,7 +439,13 @@ impl Router {
         write: &mut StepWrite,
         alarms: Vec<(u32, Millis)>,
         outs: Vec<InvokeOut>,
-    ) -> Result<(Vec<(Option<i64>, u32, Millis)>, Vec<(Option<i64>, InvokeOut)>), StoreError> {
+    ) -> Result<
+        (
+            Vec<(Option<i64>, u32, Millis)>,
+            Vec<(Option<i64>, InvokeOut)>,
+        ),
+        StoreError,
+    > {
         let now = self.now_ms();
         let inst = cell.inst.as_ref();
         let state = match inst {
@@ -445,8 +454,7 @@ impl Router {
             })?),
             _ => None,
         };
-        let waits = (!ended)
-            .then(|| serde_json::to_vec(waits).unwrap_or_default());
+        let waits = (!ended).then(|| serde_json::to_vec(waits).unwrap_or_default());
         write.instance = Some(InstanceRecord {
             id,
             process: d.clark.clone(),
