@@ -212,6 +212,8 @@ struct Inner {
     in_flight: Mutex<std::collections::HashSet<i64>>,
     /// Hydrated persistent instances (for the dehydration bound).
     hydrated: AtomicI64,
+    /// Set by [`Router::stop`]: no more steps, timers or polls.
+    stopped: std::sync::atomic::AtomicBool,
     config: RouterConfig,
 }
 
@@ -271,11 +273,23 @@ impl Router {
                 registry: Arc::downgrade(registry),
                 in_flight: Mutex::new(std::collections::HashSet::new()),
                 hydrated: AtomicI64::new(0),
+                stopped: std::sync::atomic::AtomicBool::new(false),
                 config,
             }),
         };
         registry.set_listener(Arc::new(Listener(Arc::downgrade(&router.inner))));
         router
+    }
+
+    /// Stops the engine's background work: no further steps run (inputs arriving now are
+    /// answered as unavailable), timers and the job poller end. What was committed stays in
+    /// the store for the next start.
+    pub fn stop(&self) {
+        self.inner.stopped.store(true, Ordering::SeqCst);
+    }
+
+    fn stopped(&self) -> bool {
+        self.inner.stopped.load(Ordering::Relaxed)
     }
 
     /// Sets the transport used for partners outside the engine.

@@ -128,8 +128,18 @@ impl Router {
         consumed: Consumed,
     ) -> Result<(), RouteError> {
         let mex = input_mex(&input);
+        if self.stopped() {
+            if let Some(m) = mex {
+                self.send_unavailable(m, "the engine is stopping");
+            }
+            return Err(RouteError::Unavailable("the engine is stopping".into()));
+        }
         let slot = lock(&d.routing).instances.get(&id).cloned();
         let Some(slot) = slot else {
+            debug!(
+                instance = id,
+                "Input for an instance that is not live; dropped."
+            );
             self.gone(d, id, mex, consumed).await;
             return Ok(());
         };
@@ -234,6 +244,9 @@ impl Router {
         message: Element,
         mex: Option<MexId>,
     ) -> Result<(), RouteError> {
+        if self.stopped() {
+            return Err(RouteError::Unavailable("the engine is stopping".into()));
+        }
         let id = self.next_id().await.map_err(RouteError::store)?;
         let mut inst = new_instance(id);
         debug!(process = %d.key.0, instance = id, "New instance.");
@@ -472,8 +485,8 @@ impl Router {
         });
         let mut timers = Vec::new();
         let mut invokes = Vec::new();
-        let job = |id: i64, due_ms: i64, kind: JobKind, details: &JobDetails| Job {
-            id,
+        let job = |job_id: i64, due_ms: i64, kind: JobKind, details: &JobDetails| Job {
+            id: job_id,
             due_ms,
             node: Some(self.inner.config.node.clone()),
             instance: Some(id),
