@@ -26,10 +26,16 @@ pub enum Error {
     /// The listener failed.
     #[error(transparent)]
     Transport(#[from] bpelgate_transports::Error),
+    /// The version store under the data dir cannot be opened.
+    #[error("cannot open the package version store: {0}")]
+    Versions(#[from] crate::deploy::VersionError),
     /// A server task panicked or was cancelled.
     #[error("server task failed: {0}")]
     Task(String),
 }
+
+/// The version store's directory under the data dir.
+pub const VERSIONS_DIR: &str = "versions";
 
 const STARTING: u8 = 0;
 const READY: u8 = 1;
@@ -68,7 +74,10 @@ pub async fn start(config: Config, compiler: Arc<dyn PackageCompiler>) -> Result
     let addr = listener
         .local_addr()
         .map_err(bpelgate_transports::Error::Io)?;
-    let registry = Arc::new(Registry::default());
+    // Versions survive restarts: numbers, states and a copy of every version, kept under the
+    // data dir; the kept versions are loaded before the deploy dir is scanned (below).
+    let versions = crate::deploy::VersionStore::open(&config.server.data_dir.join(VERSIONS_DIR))?;
+    let registry = Arc::new(Registry::new(Arc::new(versions)));
     let events = crate::events::EventBus::new();
     let router = crate::router::Router::new(
         &registry,
@@ -130,9 +139,12 @@ pub async fn start(config: Config, compiler: Arc<dyn PackageCompiler>) -> Result
     crate::deploy::samples::prepare(&config.server);
     info!(%addr, deploy_dir = %config.server.deploy_dir.display(), "Listening; deploying packages.");
     let d = deployer.clone();
-    let report = tokio::task::spawn_blocking(move || d.scan())
-        .await
-        .map_err(|e| Error::Task(e.to_string()))?;
+    let report = tokio::task::spawn_blocking(move || {
+        d.restore();
+        d.scan()
+    })
+    .await
+    .map_err(|e| Error::Task(e.to_string()))?;
     app.health.store(READY, Ordering::SeqCst);
     info!(%addr, packages = report.deployed.len(), "Server ready.");
     let watcher = tokio::spawn(crate::deploy::watcher::watch(

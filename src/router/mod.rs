@@ -120,8 +120,9 @@ struct Deployed {
     key: Key,
     package: String,
     ctx: Arc<ProcessCtx>,
-    active: bool,
-    /// A newer version took this one's endpoints over.
+    /// Creates instances (state Active); changed by the registry's `state_changed`.
+    active: std::sync::atomic::AtomicBool,
+    /// Retired: creates no instances, its running ones still get their messages.
     retired: std::sync::atomic::AtomicBool,
     partner_links: HashMap<String, PartnerLinkId>,
     invokes: HashMap<PartnerLinkId, PartnerEndpoint>,
@@ -354,7 +355,9 @@ impl Router {
         message: Element,
         mex: Option<MexId>,
     ) -> Result<(), String> {
-        let creates = d.active && !d.retired.load(Ordering::Relaxed) && starts(&d.ctx, &key);
+        let creates = d.active.load(Ordering::Relaxed)
+            && !d.retired.load(Ordering::Relaxed)
+            && starts(&d.ctx, &key);
         let expires = self.now_ms() + self.inner.config.early_message_timeout.as_millis() as Millis;
         // Matching and parking happen under one lock, so a subscription added by a concurrent
         // step is either seen here or sees the parked message (after_step).
@@ -818,7 +821,7 @@ impl Router {
                     key,
                     package: package.to_string(),
                     ctx: Arc::new(ctx),
-                    active: p.state == ProcessState::Active,
+                    active: std::sync::atomic::AtomicBool::new(p.state == ProcessState::Active),
                     retired: std::sync::atomic::AtomicBool::new(p.state == ProcessState::Retired),
                     partner_links,
                     invokes,
@@ -948,12 +951,15 @@ impl DeployListener for Listener {
         }
     }
 
-    fn retired(&self, process: &QName, version: u64) {
+    fn state_changed(&self, process: &QName, version: u64, state: ProcessState) {
         if let Some(inner) = self.0.upgrade()
             && let Ok(map) = inner.processes.read()
             && let Some(d) = map.get(&(process.clone(), version))
         {
-            d.retired.store(true, Ordering::Relaxed);
+            d.active
+                .store(state == ProcessState::Active, Ordering::Relaxed);
+            d.retired
+                .store(state == ProcessState::Retired, Ordering::Relaxed);
         }
     }
 }
