@@ -394,3 +394,21 @@ fn the_listener_hears_new_versions_and_retirements_never_removal_on_redeploy() {
         ]
     );
 }
+
+#[tokio::test]
+async fn a_damaged_version_index_stops_the_start() {
+    let deploy = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let versions = data.path().join(bpelgate::server::VERSIONS_DIR);
+    std::fs::create_dir_all(&versions).unwrap();
+    std::fs::write(versions.join("versions.json"), "{\"next_version\": ").unwrap();
+    let mut config = bpelgate::config::Config::default();
+    config.server.http_port = 0;
+    config.server.deploy_dir = deploy.path().to_path_buf();
+    config.server.data_dir = data.path().to_path_buf();
+    // Starting empty would hand out version numbers the database's instances already use.
+    match bpelgate::server::start(config, Arc::new(FakeCompiler)).await {
+        Err(e) => assert!(e.to_string().contains("versions.json is damaged"), "{e}"),
+        Ok(_) => panic!("started over a damaged version index"),
+    }
+}
