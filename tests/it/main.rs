@@ -9,3 +9,4 @@ mod samples_run;
 mod soap;
 mod support;
 mod upload;
+mod versioning;
