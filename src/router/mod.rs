@@ -810,6 +810,9 @@ impl Router {
                 properties,
                 endpoints,
                 stylesheets: Box::new(PackageStylesheets::new(Some(dir.clone()))),
+                failure_handling: (invokes.iter())
+                    .filter_map(|(id, i)| i.failure_handling.map(|f| (*id, f)))
+                    .collect(),
             };
             let key = (p.built.process.name.clone(), p.version);
             map.insert(

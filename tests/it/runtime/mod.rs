@@ -7,6 +7,7 @@ mod compensation;
 mod correlation;
 mod events;
 mod events_handlers;
+mod failure;
 mod faults;
 mod flow;
 pub(crate) mod kit;
