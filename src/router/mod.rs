@@ -802,6 +802,9 @@ impl Router {
                 stylesheets: Box::new(PackageStylesheets::new(Some(
                     p.dir.clone().unwrap_or_else(|| dir.clone()),
                 ))),
+                failure_handling: (invokes.iter())
+                    .filter_map(|(id, i)| i.failure_handling.map(|f| (*id, f)))
+                    .collect(),
             };
             let key = (p.built.process.name.clone(), p.version);
             map.insert(

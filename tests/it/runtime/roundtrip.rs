@@ -27,6 +27,7 @@ fn ctx(bpel: &str) -> (ProcessCtx, tempfile::TempDir) {
         properties: Vec::new(),
         endpoints: BTreeMap::new(),
         stylesheets: Box::new(PackageStylesheets::new(None)),
+        failure_handling: BTreeMap::new(),
     };
     (ctx, dir)
 }
