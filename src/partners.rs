@@ -96,7 +96,7 @@ impl SoapPartners {
                 detail: Some(entry),
                 ..
             }) => InvokeResult::Fault {
-                name: entry.name.clone(),
+                name: entry.name,
                 data: None,
             },
             Ok(PartnerReply::UndeclaredFault { code, reason, .. }) => {
