@@ -357,3 +357,27 @@ impl Instance {
             .min()
     }
 }
+
+/// Why stored instance state could not be written or read.
+#[derive(Debug, thiserror::Error)]
+pub enum StateCodecError {
+    /// Writing failed.
+    #[error("instance state not serializable: {0}")]
+    Encode(#[from] rmp_serde::encode::Error),
+    /// Reading failed (corrupt, or written by an incompatible version).
+    #[error("stored instance state unreadable: {0}")]
+    Decode(#[from] rmp_serde::decode::Error),
+}
+
+impl Instance {
+    /// The stored form (MessagePack with field names, so fields added later with
+    /// `#[serde(default)]` still read older states).
+    pub fn to_bytes(&self) -> Result<Vec<u8>, StateCodecError> {
+        Ok(rmp_serde::to_vec_named(self)?)
+    }
+
+    /// Reads [`Instance::to_bytes`]' form.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, StateCodecError> {
+        Ok(rmp_serde::from_slice(bytes)?)
+    }
+}
