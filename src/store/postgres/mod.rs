@@ -3,11 +3,12 @@
 //! Connections come from a deadpool pool of `opts.pool_size` connections; each one sets
 //! `statement_timeout` at start-up and keeps its prepared statements (`prepare_cached`).
 //!
-//! Writes go through one writer task (group commit): it takes the first queued
+//! Writes go through one writer task (group commit, `group.rs`): it takes the first queued
 //! [`StepWrite`], drains what is already queued (up to `max_group`), and applies the whole
-//! group in ONE transaction whose statements are pipelined on one connection — BEGIN, every
-//! statement in submission order, COMMIT, sent back to back and answered in one round trip.
-//! Every write of the group then gets the same outcome.
+//! group in ONE transaction, with the result of applying the writes in submission order:
+//! one statement per table for runs of writes that do not interact, all statements sent back
+//! to back between BEGIN and COMMIT and answered in one round trip. Every write of the group
+//! then gets the same outcome.
 //!
 //! No TLS yet: connections are plain TCP or Unix sockets (`sslmode=require` is refused).
 
@@ -153,7 +154,7 @@ fn check_version(version: u32) -> Result<(), StoreError> {
     match version {
         v if v == SCHEMA_VERSION => Ok(()),
         0 => Err(StoreError::Schema(
-            "no bpelgate schema in this database (or the schema search_path selects): \
+            "no bpelgate schema found (in the schema that search_path selects): \
              run `bpelgate db migrate` (or `bpelgate db init`)"
                 .into(),
         )),
