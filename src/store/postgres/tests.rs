@@ -459,6 +459,54 @@ async fn one_group_applies_like_consecutive_writes() {
 }
 
 #[tokio::test]
+async fn statement_timeout_bounds_a_blocked_commit() {
+    let Some(schemas) = Schemas::connect().await else {
+        return;
+    };
+    let (name, url) = schemas.fresh().await;
+    let store = open(
+        &url,
+        &OpenOptions {
+            statement_timeout: Duration::from_millis(300),
+            connect_timeout: Duration::from_secs(5),
+            ..opts()
+        },
+    )
+    .await
+    .expect("open");
+    schemas
+        .admin
+        .batch_execute(&format!("BEGIN; LOCK TABLE {name}.instances"))
+        .await
+        .expect("lock");
+    let started = Instant::now();
+    let err = store
+        .commit(write_instance(1))
+        .await
+        .expect_err("blocked by the lock");
+    // Cancelled by the server after 300 ms, long before the client's own deadline (5.6 s).
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        matches!(&err, StoreError::Unavailable(m) if m.contains("57014")),
+        "{err}"
+    );
+    schemas
+        .admin
+        .batch_execute("ROLLBACK")
+        .await
+        .expect("unlock");
+    store
+        .commit(write_instance(2))
+        .await
+        .expect("after the lock");
+    schemas.drop_all().await;
+}
+
+#[tokio::test]
 async fn writer_reconnects_after_the_connection_breaks() {
     let Some(schemas) = Schemas::connect().await else {
         return;
