@@ -101,6 +101,40 @@ impl Schemas {
     }
 }
 
+/// A failed test drops its schemas too: from a thread of its own, since the test's runtime
+/// is busy unwinding.
+impl Drop for Schemas {
+    fn drop(&mut self) {
+        let names = match self.names.get_mut() {
+            Ok(names) => std::mem::take(names),
+            Err(poisoned) => std::mem::take(poisoned.into_inner()),
+        };
+        if names.is_empty() {
+            return;
+        }
+        let cleanup = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            rt.block_on(async {
+                let cfg: tokio_postgres::Config = base_url().parse().ok()?;
+                let (client, conn) = cfg.connect(NoTls).await.ok()?;
+                tokio::spawn(conn);
+                // A lock still held by the failed test's own sessions must not wedge this.
+                client.batch_execute("SET lock_timeout = '2s'").await.ok()?;
+                for name in names {
+                    let _ = client
+                        .batch_execute(&format!("DROP SCHEMA IF EXISTS {name} CASCADE"))
+                        .await;
+                }
+                Some(())
+            })
+        });
+        let _ = cleanup.join();
+    }
+}
+
 fn instance(id: i64) -> InstanceRecord {
     InstanceRecord {
         id,
