@@ -160,7 +160,9 @@ impl Management {
                 };
                 self.set_state(&decode_segment(target), state).await
             }
-            (&Method::POST, ["instances", id, action]) => self.instance_action(id, action).await,
+            (&Method::POST, ["instances", id, action]) => {
+                self.instance_action(req, id, action).await
+            }
             (&Method::GET, ["instances", id, "events"]) => match id.parse::<i64>() {
                 Ok(id) => self.instance_events(id).await,
                 Err(_) => error(
@@ -191,11 +193,16 @@ impl Management {
         let Some(router) = &self.router else {
             return json(StatusCode::OK, &Vec::<InstanceView>::new());
         };
-        let filter = query_param(req, "filter").unwrap_or_default();
+        // A query value: `+` and `%20` are spaces (form encoding), `%XX` escapes.
+        let filter = decode_segment(
+            &query_param(req, "filter")
+                .unwrap_or_default()
+                .replace('+', " "),
+        );
         let limit = query_param(req, "limit")
             .and_then(|v| v.parse().ok())
             .unwrap_or(1000usize);
-        let f = match instance_filter::parse(filter, router.now_for_filters()) {
+        let f = match instance_filter::parse(&filter, router.now_for_filters()) {
             Ok(f) => f,
             Err(e) => return error(StatusCode::BAD_REQUEST, &e),
         };
@@ -260,8 +267,10 @@ impl Management {
         }
     }
 
-    /// `POST /management/instances/{id}/{terminate}`: one operator step.
-    async fn instance_action(&self, id: &str, action: &str) -> HttpResponse {
+    /// `POST /management/instances/{id}/{terminate|suspend|resume|recover}`: one operator
+    /// step. `recover` takes `?activity=TASK&action=retry|cancel|fault` (ODE's
+    /// `recoverActivity`).
+    async fn instance_action(&self, req: &HttpRequest, id: &str, action: &str) -> HttpResponse {
         let Ok(id) = id.parse::<i64>() else {
             return error(
                 StatusCode::BAD_REQUEST,
@@ -270,10 +279,30 @@ impl Management {
         };
         let input = match action {
             "terminate" => crate::runtime::Input::Terminate,
+            "suspend" => crate::runtime::Input::Suspend,
+            "resume" => crate::runtime::Input::Resume,
+            "recover" => {
+                let task = query_param(req, "activity").and_then(|v| v.parse().ok());
+                let what = match query_param(req, "action") {
+                    Some("retry") => Some(crate::events::RecoveryAction::Retry),
+                    Some("cancel") => Some(crate::events::RecoveryAction::Cancel),
+                    Some("fault") => Some(crate::events::RecoveryAction::Fault),
+                    _ => None,
+                };
+                let (Some(task), Some(action)) = (task, what) else {
+                    return error(
+                        StatusCode::BAD_REQUEST,
+                        "recover needs ?activity=<failed activity id>&action=retry|cancel|fault",
+                    );
+                };
+                crate::runtime::Input::Recover { task, action }
+            }
             other => {
                 return error(
                     StatusCode::NOT_FOUND,
-                    &format!("unknown instance action '{other}' (terminate)"),
+                    &format!(
+                        "unknown instance action '{other}' (terminate, suspend, resume, recover)"
+                    ),
                 );
             }
         };
