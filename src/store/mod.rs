@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 #[cfg(test)]
 pub(crate) mod contract;
+pub mod sqlite;
 
 /// A boxed, sendable future (the trait is object-safe).
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -380,8 +381,10 @@ pub trait Store: Send + Sync + 'static {
     fn reserve_ids(&self, count: i64) -> BoxFuture<'static, Result<i64, StoreError>>;
 
     /// One instance's row, with its state.
-    fn load_instance(&self, id: i64)
-    -> BoxFuture<'static, Result<Option<InstanceRecord>, StoreError>>;
+    fn load_instance(
+        &self,
+        id: i64,
+    ) -> BoxFuture<'static, Result<Option<InstanceRecord>, StoreError>>;
 
     /// Every active or suspended instance, without state (start-up).
     fn waiting_instances(&self) -> BoxFuture<'static, Result<Vec<WaitingInstance>, StoreError>>;
