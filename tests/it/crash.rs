@@ -74,8 +74,17 @@ impl Partner {
 
 /// The text of the first element with local name `local` (any prefix).
 fn element_text(xml: &str, local: &str) -> Option<String> {
-    let re = regex::Regex::new(&format!(r"<(?:[\w.-]+:)?{local}(?:\s[^>]*)?>([^<]*)</")).ok()?;
-    re.captures(xml).map(|c| c[1].to_string())
+    let open = xml.match_indices('<').find_map(|(i, _)| {
+        let rest = &xml[i + 1..];
+        let name_end = rest.find(|c: char| c == '>' || c.is_whitespace())?;
+        let name = &rest[..name_end];
+        if name.rsplit(':').next()? != local {
+            return None;
+        }
+        Some(i + 1 + rest.find('>')? + 1)
+    })?;
+    let len = xml[open..].find('<')?;
+    Some(xml[open..open + len].to_string())
 }
 
 async fn partner_handle(
@@ -199,6 +208,12 @@ impl Work {
             ),
         )
         .unwrap();
+        // The default of 20 connections per partner host would queue most of the slow calls.
+        std::fs::write(
+            dir.path().join("bpelgate.toml"),
+            "[http-client]\nmax-connections-per-host = 1024\nmax-total-connections = 1024\n",
+        )
+        .unwrap();
         Work { dir, database_url }
     }
 
@@ -225,9 +240,10 @@ impl Work {
             .open(self.log_path())
             .unwrap();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_bpelgate"));
-        // The work dir as cwd: no conf/bpelgate.toml is picked up.
         cmd.current_dir(self.path())
             .arg("serve")
+            .arg("--config")
+            .arg(self.path().join("bpelgate.toml"))
             .args(["--http-port", &port.to_string()])
             .arg("--data-dir")
             .arg(self.path().join("data"))
@@ -425,6 +441,7 @@ async fn crash_and_recover(label: &str, database_url: Option<String>) {
     let server = work.start().await;
     let pace = START_SPREAD / INSTANCES as u32;
     let failed = send_all(server.addr, "start", Some(pace), false).await;
+    let started_in = t_begin.elapsed();
     assert!(
         failed.is_empty(),
         "[{label}] {} starts not accepted, e.g. {:?}\n{}",
@@ -494,11 +511,12 @@ async fn crash_and_recover(label: &str, database_url: Option<String>) {
     let work_dups: usize = log.work.values().map(|n| n - 1).sum();
     let counts = status_counts(&rows);
     let summary = format!(
-        "[{label}] {INSTANCES} instances; at the kill ({:.1} s in) {called} had called the \
+        "[{label}] {INSTANCES} instances started in {:.1} s; at the kill ({:.1} s in) {called} had called the \
          partner, {in_flight} calls in flight, {answered} answered; restart ready after \
          {:.2} s; all done {:.1} s after start. Duplicates after the restart: {work_dups} \
          work call(s), {done_dups} done message(s) (at-least-once to partners). Instances by \
          status: {counts:?}",
+        started_in.as_secs_f64(),
         t_kill.as_secs_f64(),
         ready_after.as_secs_f64(),
         t_total.as_secs_f64()
@@ -548,7 +566,6 @@ async fn kill_9_mid_flight_then_every_instance_completes_once_on_postgresql() {
         return;
     };
     crash_and_recover("postgresql", Some(schema.url.clone())).await;
-    schema.drop().await;
 }
 
 /// A PostgreSQL schema of its own for one test run (created and dropped through an admin
@@ -563,8 +580,8 @@ mod pg {
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
     }
 
+    /// Dropped (with everything the server created in it) when the test ends, passed or not.
     pub(super) struct Schema {
-        admin: tokio_postgres::Client,
         name: String,
         pub(super) url: String,
     }
@@ -574,25 +591,14 @@ mod pg {
         /// BPELGATE_REQUIRE_PG=1.
         pub(super) async fn create() -> Option<Schema> {
             let url = base_url();
-            let attempt = async {
-                let cfg: tokio_postgres::Config = url.parse()?;
-                cfg.connect(NoTls).await
-            };
-            let why = match tokio::time::timeout(Duration::from_secs(5), attempt).await {
-                Ok(Ok((admin, conn))) => {
-                    tokio::spawn(async move {
-                        let _ = conn.await;
-                    });
-                    let name = format!("bpelgate_crash_{}", std::process::id());
-                    admin
-                        .batch_execute(&format!(
-                            "DROP SCHEMA IF EXISTS {name} CASCADE; CREATE SCHEMA {name}"
-                        ))
-                        .await
-                        .expect("create the test schema");
+            let name = format!("bpelgate_crash_{}", std::process::id());
+            let sql = format!("DROP SCHEMA IF EXISTS {name} CASCADE; CREATE SCHEMA {name}");
+            let why = match tokio::time::timeout(Duration::from_secs(5), execute(&url, &sql)).await
+            {
+                Ok(Ok(())) => {
                     let sep = if url.contains('?') { '&' } else { '?' };
                     let url = format!("{url}{sep}options=-c%20search_path%3D{name}");
-                    return Some(Schema { admin, name, url });
+                    return Some(Schema { name, url });
                 }
                 Ok(Err(e)) => e.to_string(),
                 Err(_) => "no answer within 5 s".to_string(),
@@ -603,12 +609,36 @@ mod pg {
             eprintln!("SKIPPED: PostgreSQL unreachable at {url}: {why}");
             None
         }
+    }
 
-        pub(super) async fn drop(self) {
-            self.admin
-                .batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name))
-                .await
-                .expect("drop the test schema");
+    impl Drop for Schema {
+        fn drop(&mut self) {
+            // Drop runs inside the test's runtime, possibly while panicking: a thread with a
+            // runtime of its own does the cleanup.
+            let sql = format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name);
+            let cleanup = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|e| e.to_string())?;
+                rt.block_on(execute(&base_url(), &sql))
+                    .map_err(|e| e.to_string())
+            });
+            match cleanup.join() {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => eprintln!("cannot drop schema {}: {e}", self.name),
+                Err(_) => eprintln!("cannot drop schema {}: cleanup panicked", self.name),
+            }
         }
+    }
+
+    async fn execute(url: &str, sql: &str) -> Result<(), tokio_postgres::Error> {
+        let cfg: tokio_postgres::Config = url.parse()?;
+        let (client, conn) = cfg.connect(NoTls).await?;
+        let conn = tokio::spawn(conn);
+        let r = client.batch_execute(sql).await;
+        drop(client);
+        let _ = conn.await;
+        r
     }
 }
