@@ -1,5 +1,5 @@
 //! The `bpelgate` command: `serve`, `check`, and the management client commands `deploy`,
-//! `undeploy` and `processes`.
+//! `undeploy` and `processes`, and `db init|migrate`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -92,6 +92,28 @@ enum Command {
         #[command(flatten)]
         server: ServerArgs,
     },
+    /// Create or upgrade the database schema of the configured database.
+    Db {
+        #[command(subcommand)]
+        action: DbAction,
+        /// Configuration file [default: conf/bpelgate.toml when it exists].
+        #[arg(long, global = true)]
+        config: Option<PathBuf>,
+        /// Data directory (where the default SQLite file lives).
+        #[arg(long, global = true)]
+        data_dir: Option<PathBuf>,
+        /// Database URL (sqlite:PATH or postgres://...).
+        #[arg(long, global = true)]
+        database_url: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug, Clone, Copy)]
+enum DbAction {
+    /// Create the schema (a no-op on an up-to-date database).
+    Init,
+    /// Apply pending schema migrations.
+    Migrate,
 }
 
 /// Where the management client commands send their requests.
@@ -138,14 +160,79 @@ fn main() -> ExitCode {
         } => client_command(&server, |c| deploy(c, &package, name.as_deref())),
         Command::Undeploy { name, server } => client_command(&server, |c| undeploy(c, &name)),
         Command::Processes { server } => client_command(&server, processes),
+        Command::Db {
+            action,
+            config,
+            data_dir,
+            database_url,
+        } => db(
+            action,
+            config.as_deref(),
+            &Overrides {
+                data_dir,
+                database_url,
+                ..Overrides::default()
+            },
+        ),
     };
     match result {
         Ok(code) => code,
         Err(e) => {
             eprintln!("bpelgate: {e:#}");
-            ExitCode::from(2)
+            if is_database_error(&e) {
+                ExitCode::from(EXIT_DATABASE)
+            } else {
+                ExitCode::from(2)
+            }
         }
     }
+}
+
+/// Exit status when the database cannot be opened (unreachable, bad URL, schema problem).
+const EXIT_DATABASE: u8 = 3;
+
+fn is_database_error(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<bpelgate::store::StoreError>().is_some()
+            || matches!(
+                c.downcast_ref::<bpelgate::server::Error>(),
+                Some(bpelgate::server::Error::Database { .. })
+            )
+    })
+}
+
+fn db(action: DbAction, file: Option<&Path>, overrides: &Overrides) -> anyhow::Result<ExitCode> {
+    let config = load_config(file, overrides)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        // Opened without migrating, so the report says what this command changed.
+        let store =
+            match bpelgate::store::open::open(&config.database, &config.server.data_dir, false)
+                .await
+            {
+                Ok(s) => s,
+                Err(bpelgate::store::StoreError::Schema(_)) => {
+                    bpelgate::store::open::open(&config.database, &config.server.data_dir, true)
+                        .await?
+                }
+                Err(e) => return Err(anyhow::Error::new(e)),
+            };
+        let report = store.migrate().await?;
+        let verb = match action {
+            DbAction::Init => "initialised",
+            DbAction::Migrate => "migrated",
+        };
+        println!(
+            "{} database {verb}: schema version {} (was {})",
+            store.backend(),
+            report.to,
+            report.from
+        );
+        Ok(ExitCode::SUCCESS)
+    })
 }
 
 fn init_tracing() {

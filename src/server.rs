@@ -29,6 +29,74 @@ pub enum Error {
     /// A server task panicked or was cancelled.
     #[error("server task failed: {0}")]
     Task(String),
+    /// The database could not be opened (unreachable, bad URL, unreadable schema).
+    #[error("database {url}: {source}")]
+    Database {
+        /// The configured URL (password masked) or file.
+        url: String,
+        /// What went wrong.
+        source: crate::store::StoreError,
+    },
+    /// The node id file could not be read or written.
+    #[error("node id file {path}: {source}")]
+    NodeId {
+        /// `<data-dir>/node-id`.
+        path: String,
+        /// The IO error.
+        source: std::io::Error,
+    },
+}
+
+/// Opens the configured database (applying pending migrations, like an embedded database
+/// is expected to): a clear error when it cannot be reached.
+pub async fn open_store(config: &Config) -> Result<crate::store::SharedStore, Error> {
+    let url = match crate::store::open::backend(
+        config.database.url.as_deref(),
+        &config.server.data_dir,
+    ) {
+        Ok(crate::store::open::Backend::Sqlite(p)) => p.display().to_string(),
+        Ok(crate::store::open::Backend::Postgres(u)) => crate::store::open::redacted(&u),
+        Err(source) => {
+            return Err(Error::Database {
+                url: config.database.url.clone().unwrap_or_default(),
+                source,
+            });
+        }
+    };
+    crate::store::open::open(&config.database, &config.server.data_dir, true)
+        .await
+        .map_err(|source| Error::Database { url, source })
+}
+
+/// This node's stable id: `[database] node-id`, else the one kept in `<data-dir>/node-id`
+/// (created once). Jobs belong to a node id; a new id per start would orphan them (BPS-1173).
+pub fn node_id(config: &Config) -> Result<String, Error> {
+    if !config.database.node_id.trim().is_empty() {
+        return Ok(config.database.node_id.trim().to_string());
+    }
+    let path = config.server.data_dir.join("node-id");
+    let io = |source| Error::NodeId {
+        path: path.display().to_string(),
+        source,
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(s) if !s.trim().is_empty() => return Ok(s.trim().to_string()),
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io(e)),
+    }
+    std::fs::create_dir_all(&config.server.data_dir).map_err(io)?;
+    use crate::runtime::clock::Clock;
+    let nanos = crate::runtime::clock::SystemClock.now_ms() as u128 * 1_000_000;
+    let host = std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default();
+    let host = if host.is_empty() { "node".into() } else { host };
+    let id = format!("{host}-{:x}", nanos ^ u128::from(std::process::id()));
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, format!("{id}\n")).map_err(io)?;
+    std::fs::rename(&tmp, &path).map_err(io)?;
+    Ok(id)
 }
 
 const STARTING: u8 = 0;
@@ -68,6 +136,9 @@ pub async fn start(config: Config, compiler: Arc<dyn PackageCompiler>) -> Result
     let addr = listener
         .local_addr()
         .map_err(bpelgate_transports::Error::Io)?;
+    let store = open_store(&config).await?;
+    let node = node_id(&config)?;
+    info!(backend = store.backend(), node = %node, "Database open.");
     let registry = Arc::new(Registry::default());
     let events = crate::events::EventBus::new();
     let router = crate::router::Router::new(
@@ -80,6 +151,11 @@ pub async fn start(config: Config, compiler: Arc<dyn PackageCompiler>) -> Result
                 crate::config::GenerateEvents::All => crate::events::DefaultEvents::All,
             },
             events: events.clone(),
+            reply_timeout: Duration::from_millis(config.server.mex_timeout_ms),
+            store: Some(store.clone()),
+            node: node.clone(),
+            dehydrate_after: Duration::from_millis(config.dehydration.max_age_ms),
+            max_hydrated: config.dehydration.max_count,
             ..crate::router::RouterConfig::default()
         },
     );
@@ -113,7 +189,7 @@ pub async fn start(config: Config, compiler: Arc<dyn PackageCompiler>) -> Result
             deployer: deployer.clone(),
             archive_limits: crate::deploy::archive::ArchiveLimits::from_config(&config.limits),
             events: recent,
-            router: Some(router),
+            router: Some(router.clone()),
         },
         bind_addr: addr,
     });
@@ -133,6 +209,12 @@ pub async fn start(config: Config, compiler: Arc<dyn PackageCompiler>) -> Result
     let report = tokio::task::spawn_blocking(move || d.scan())
         .await
         .map_err(|e| Error::Task(e.to_string()))?;
+    // Instances come back once their process versions are deployed again.
+    router.recover().await.map_err(|source| Error::Database {
+        url: store.backend().to_string(),
+        source,
+    })?;
+    spawn_heartbeat(store, node);
     app.health.store(READY, Ordering::SeqCst);
     info!(%addr, packages = report.deployed.len(), "Server ready.");
     let watcher = tokio::spawn(crate::deploy::watcher::watch(
@@ -147,6 +229,19 @@ pub async fn start(config: Config, compiler: Arc<dyn PackageCompiler>) -> Result
         serve,
         watcher,
     })
+}
+
+/// Records this node as alive every 10 s (cluster bookkeeping; failures are only logged).
+fn spawn_heartbeat(store: crate::store::SharedStore, node: String) {
+    tokio::spawn(async move {
+        loop {
+            let now = crate::runtime::clock::Clock::now_ms(&crate::runtime::clock::SystemClock);
+            if let Err(e) = store.heartbeat(&node, now).await {
+                warn!(error = %e, "Node heartbeat not recorded.");
+            }
+            tokio::time::sleep(Duration::from_secs(10)).await;
+        }
+    });
 }
 
 impl Running {

@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 
 use bpelgate_transports::http::{HttpRequest, HttpResponse};
 use bpelgate_wsdl::soap::{
-    self, PortBinding, decode_request, encode_client_fault, encode_fault, encode_fault_explained, encode_server_fault,
-    encode_response,
+    self, PortBinding, decode_request, encode_client_fault, encode_fault, encode_fault_explained,
+    encode_response, encode_server_fault,
 };
 use bpelgate_wsdl::wsdl::SoapVersion;
 use bpelgate_wsdl::xml::Limits;
@@ -168,7 +168,10 @@ impl Services {
             Delivery::Unavailable(reason) => soap_response(
                 StatusCode::SERVICE_UNAVAILABLE,
                 version,
-                encode_server_fault(version, &format!("the engine cannot take the message now: {reason}")),
+                encode_server_fault(
+                    version,
+                    &format!("the engine cannot take the message now: {reason}"),
+                ),
             ),
         }
     }

@@ -7,8 +7,8 @@ use toml::{Table, Value};
 
 use super::validate::validate;
 use super::{
-    CompilerSection, Config, DatabaseSection, DehydrationSection, Error, EventsSection, HttpClientSection,
-    LimitsSection, ManagementSection, ServerSection,
+    CompilerSection, Config, DatabaseSection, DehydrationSection, Error, EventsSection,
+    HttpClientSection, LimitsSection, ManagementSection, ServerSection,
 };
 
 /// Prefix of configuration environment variables: `BPELGATE__SERVER__HTTP_PORT=9000`.

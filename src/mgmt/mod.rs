@@ -15,8 +15,8 @@ use crate::deploy::archive::ArchiveLimits;
 use crate::deploy::{Deployer, Error as DeployError, valid_package_name};
 
 pub mod client;
-pub mod metrics;
 mod instance_filter;
+pub mod metrics;
 mod upload;
 
 /// An instance as `/management/instances` shows it.
@@ -151,6 +151,7 @@ impl Management {
                     &format!("'{id}' is not an instance id"),
                 ),
             },
+            (&Method::POST, ["instances", id, action]) => self.instance_action(id, action).await,
             (&Method::GET, ["instances", id, "events"]) => match id.parse::<i64>() {
                 Ok(id) => self.instance_events(id).await,
                 Err(_) => error(
@@ -185,7 +186,7 @@ impl Management {
         let limit = query_param(req, "limit")
             .and_then(|v| v.parse().ok())
             .unwrap_or(1000usize);
-        let f = match instance_filter::parse(&filter, router.now_for_filters()) {
+        let f = match instance_filter::parse(filter, router.now_for_filters()) {
             Ok(f) => f,
             Err(e) => return error(StatusCode::BAD_REQUEST, &e),
         };
@@ -211,7 +212,7 @@ impl Management {
                 fault: None,
             });
         }
-        out.sort_by(|a, b| b.id.cmp(&a.id));
+        out.sort_by_key(|o| std::cmp::Reverse(o.id));
         out.truncate(limit);
         json(StatusCode::OK, &out)
     }
@@ -247,6 +248,36 @@ impl Management {
                 },
             ),
             None => error(StatusCode::NOT_FOUND, &format!("no instance {id}")),
+        }
+    }
+
+    /// `POST /management/instances/{id}/{terminate}`: one operator step.
+    async fn instance_action(&self, id: &str, action: &str) -> HttpResponse {
+        let Ok(id) = id.parse::<i64>() else {
+            return error(
+                StatusCode::BAD_REQUEST,
+                &format!("'{id}' is not an instance id"),
+            );
+        };
+        let input = match action {
+            "terminate" => crate::runtime::Input::Terminate,
+            other => {
+                return error(
+                    StatusCode::NOT_FOUND,
+                    &format!("unknown instance action '{other}' (terminate)"),
+                );
+            }
+        };
+        let Some(router) = &self.router else {
+            return error(StatusCode::NOT_FOUND, &format!("no live instance {id}"));
+        };
+        match router.command(id, input).await {
+            Ok(true) => json(
+                StatusCode::OK,
+                &serde_json::json!({ "id": id, "action": action, "done": true }),
+            ),
+            Ok(false) => error(StatusCode::NOT_FOUND, &format!("no live instance {id}")),
+            Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, &e),
         }
     }
 

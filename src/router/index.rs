@@ -11,7 +11,9 @@ use crate::runtime::exec::required_correlation;
 use crate::runtime::{Instance, ProcessCtx};
 
 /// What a message is addressed to inside a process.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub(crate) struct WaitKey {
     pub(crate) partner_link: PartnerLinkId,
     pub(crate) operation: String,

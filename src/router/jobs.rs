@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use super::index::Wait;
 use super::step::{Consumed, JobDetails, Slot, runtime_status};
@@ -46,6 +46,7 @@ impl Router {
             if delay > 0 {
                 tokio::time::sleep(Duration::from_millis(delay)).await;
             }
+            debug!(instance = id, alarm, "Timer due.");
             let r = router
                 .run(&d, id, Input::Alarm(alarm), Consumed { job, message: None })
                 .await;
@@ -70,6 +71,10 @@ impl Router {
         let one_way = out.one_way;
         let invoke = out.invoke;
         let result = self.call_partner(&d, out).await;
+        if self.stopped() {
+            // The job stays: the next start sends it again.
+            return;
+        }
         if !one_way {
             let r = self
                 .run(
@@ -165,9 +170,9 @@ impl Router {
                     operation: m.operation.clone(),
                 })
             });
-            let message = std::str::from_utf8(&m.body)
-                .ok()
-                .and_then(|s| bpelgate_wsdl::xml::parse(s.as_bytes(), &bpelgate_wsdl::xml::Limits::default()).ok());
+            let message = std::str::from_utf8(&m.body).ok().and_then(|s| {
+                bpelgate_wsdl::xml::parse(s.as_bytes(), &bpelgate_wsdl::xml::Limits::default()).ok()
+            });
             match (d, key, message) {
                 (Some(d), Some(key), Some(message)) if m.expires_ms > now => {
                     lock(&d.routing).early.push(Early {
@@ -246,7 +251,7 @@ impl Router {
                     warn!(error = %e, "Job poll failed; retrying.");
                 }
                 tokio::time::sleep(router.inner.config.poll_interval).await;
-                if Arc::strong_count(&router.inner) <= 1 {
+                if router.stopped() || Arc::strong_count(&router.inner) <= 1 {
                     break;
                 }
             }
@@ -258,11 +263,13 @@ impl Router {
         let Some(store) = self.store() else {
             return Ok(());
         };
-        let horizon =
-            self.now_ms() + self.inner.config.poll_interval.as_millis() as Millis;
+        let horizon = self.now_ms() + self.inner.config.poll_interval.as_millis() as Millis;
         let jobs = store
             .due_jobs(&self.inner.config.node, horizon, 1_000)
             .await?;
+        if !jobs.is_empty() {
+            debug!(jobs = jobs.len(), "Due jobs.");
+        }
         for job in jobs {
             if !lock(&self.inner.in_flight).insert(job.id) {
                 continue;
@@ -300,7 +307,11 @@ impl Router {
             }
             (JobKind::Invoke, Ok(JobDetails::Invoke(out)), Some(inst)) => {
                 if job.retries > 0 || job.due_ms + 1_000 < self.now_ms() {
-                    info!(job = job.id, instance = inst, "Re-sending an invoke left over from before.");
+                    info!(
+                        job = job.id,
+                        instance = inst,
+                        "Re-sending an invoke left over from before."
+                    );
                 }
                 let router = self.clone();
                 tokio::spawn(async move {
@@ -348,18 +359,29 @@ impl Router {
                             .as_deref()
                             .and_then(|w| serde_json::from_slice(w).ok())
                             .unwrap_or_default();
+                        debug!(
+                            instance = id,
+                            waits = waits.len(),
+                            "Routing entries restored."
+                        );
                         let mut r = lock(&d.routing);
                         r.index.remove_instance(id);
                         r.index.add_waits(id, waits);
                         return;
                     }
-                    Ok(_) => {
+                    Ok(rec) => {
+                        debug!(
+                            instance = id,
+                            found = rec.is_some(),
+                            "The instance has ended; routing entries dropped."
+                        );
                         let mut r = lock(&d.routing);
                         r.index.remove_instance(id);
                         r.instances.remove(&id);
                         return;
                     }
-                    Err(_) => {
+                    Err(e) => {
+                        debug!(instance = id, error = %e, "Store still unavailable.");
                         tokio::time::sleep(delay).await;
                         delay = (delay * 2).min(Duration::from_secs(10));
                     }
@@ -373,7 +395,7 @@ impl Router {
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(Duration::from_secs(2)).await;
-                if Arc::strong_count(&router.inner) <= 1 {
+                if router.stopped() || Arc::strong_count(&router.inner) <= 1 {
                     break;
                 }
                 router.dehydrate();
@@ -458,4 +480,3 @@ impl Router {
         self.store().is_some()
     }
 }
-

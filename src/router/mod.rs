@@ -212,6 +212,8 @@ struct Inner {
     in_flight: Mutex<std::collections::HashSet<i64>>,
     /// Hydrated persistent instances (for the dehydration bound).
     hydrated: AtomicI64,
+    /// Set by [`Router::stop`]: no more steps, timers or polls.
+    stopped: std::sync::atomic::AtomicBool,
     config: RouterConfig,
 }
 
@@ -271,11 +273,23 @@ impl Router {
                 registry: Arc::downgrade(registry),
                 in_flight: Mutex::new(std::collections::HashSet::new()),
                 hydrated: AtomicI64::new(0),
+                stopped: std::sync::atomic::AtomicBool::new(false),
                 config,
             }),
         };
         registry.set_listener(Arc::new(Listener(Arc::downgrade(&router.inner))));
         router
+    }
+
+    /// Stops the engine's background work: no further steps run (inputs arriving now are
+    /// answered as unavailable), timers and the job poller end. What was committed stays in
+    /// the store for the next start.
+    pub fn stop(&self) {
+        self.inner.stopped.store(true, Ordering::SeqCst);
+    }
+
+    fn stopped(&self) -> bool {
+        self.inner.stopped.load(Ordering::Relaxed)
     }
 
     /// Sets the transport used for partners outside the engine.
@@ -338,6 +352,25 @@ impl Router {
         }
         out.sort_by_key(|i| i.id);
         out
+    }
+
+    /// Feeds an operator command (terminate, suspend, resume, recover) to a live instance as
+    /// one step; false when no live instance has that id.
+    pub async fn command(&self, id: i64, input: Input) -> Result<bool, String> {
+        let processes: Vec<Arc<Deployed>> = match self.inner.processes.read() {
+            Ok(m) => m.values().cloned().collect(),
+            Err(_) => return Ok(false),
+        };
+        let Some(d) = processes
+            .into_iter()
+            .find(|d| lock(&d.routing).instances.contains_key(&id))
+        else {
+            return Ok(false);
+        };
+        self.run(&d, id, input, Consumed::default())
+            .await
+            .map_err(|RouteError::Unavailable(e)| e)?;
+        Ok(true)
     }
 
     /// Number of live instances of a process version (for tests and metrics).
@@ -597,10 +630,9 @@ impl Router {
             };
             r.early[pos].pending = false;
             let (k, m) = (r.early[pos].key.clone(), r.early[pos].message.clone());
-            match r.index.claim(&d.ctx, &k, &m, false) {
-                Some(c) => Some((c, r.early.remove(pos))),
-                None => None,
-            }
+            r.index
+                .claim(&d.ctx, &k, &m, false)
+                .map(|c| (c, r.early.remove(pos)))
         };
         if let Some(((inst, sub, _), e)) = claimed {
             let router = self.clone();
@@ -712,7 +744,6 @@ impl Router {
         };
         self.inner.config.events.publish(&[header.event(kind)]);
     }
-
 
     fn activate(&self, package: &str, processes: &[ActivatedProcess], wsdl: &Arc<WsdlSet>) {
         let dir = self.inner.config.deploy_dir.join(package);

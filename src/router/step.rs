@@ -128,8 +128,18 @@ impl Router {
         consumed: Consumed,
     ) -> Result<(), RouteError> {
         let mex = input_mex(&input);
+        if self.stopped() {
+            if let Some(m) = mex {
+                self.send_unavailable(m, "the engine is stopping");
+            }
+            return Err(RouteError::Unavailable("the engine is stopping".into()));
+        }
         let slot = lock(&d.routing).instances.get(&id).cloned();
         let Some(slot) = slot else {
+            debug!(
+                instance = id,
+                "Input for an instance that is not live; dropped."
+            );
             self.gone(d, id, mex, consumed).await;
             return Ok(());
         };
@@ -173,10 +183,7 @@ impl Router {
         if let Some(m) = mex {
             self.send_reply(
                 m,
-                fault(
-                    "correlationViolation",
-                    format!("instance {id} has ended"),
-                ),
+                fault("correlationViolation", format!("instance {id} has ended")),
             );
         }
         self.discard(d, consumed).await;
@@ -201,7 +208,12 @@ impl Router {
     }
 
     /// Loads a dehydrated instance; false when the store has no live state for it.
-    async fn hydrate(&self, d: &Arc<Deployed>, id: i64, cell: &mut Cell) -> Result<bool, StoreError> {
+    async fn hydrate(
+        &self,
+        d: &Arc<Deployed>,
+        id: i64,
+        cell: &mut Cell,
+    ) -> Result<bool, StoreError> {
         let Some(store) = self.store().filter(|_| d.persistent) else {
             return Ok(false);
         };
@@ -212,7 +224,9 @@ impl Router {
             return Ok(false);
         };
         let inst: crate::runtime::Instance = serde_json::from_slice(&state).map_err(|e| {
-            StoreError::Database(format!("instance {id}: the stored state cannot be read: {e}"))
+            StoreError::Database(format!(
+                "instance {id}: the stored state cannot be read: {e}"
+            ))
         })?;
         cell.inst = Some(inst);
         cell.step = rec.step;
@@ -230,6 +244,9 @@ impl Router {
         message: Element,
         mex: Option<MexId>,
     ) -> Result<(), RouteError> {
+        if self.stopped() {
+            return Err(RouteError::Unavailable("the engine is stopping".into()));
+        }
         let id = self.next_id().await.map_err(RouteError::store)?;
         let mut inst = new_instance(id);
         debug!(process = %d.key.0, instance = id, "New instance.");
@@ -269,8 +286,7 @@ impl Router {
                                 || QName::new(crate::runtime::fault::BPEL_NS, "missingRequest"),
                             ),
                             data: None,
-                            explanation: "the new instance did not reach its start activity"
-                                .into(),
+                            explanation: "the new instance did not reach its start activity".into(),
                         },
                     });
                 }
@@ -436,7 +452,13 @@ impl Router {
         write: &mut StepWrite,
         alarms: Vec<(u32, Millis)>,
         outs: Vec<InvokeOut>,
-    ) -> Result<(Vec<(Option<i64>, u32, Millis)>, Vec<(Option<i64>, InvokeOut)>), StoreError> {
+    ) -> Result<
+        (
+            Vec<(Option<i64>, u32, Millis)>,
+            Vec<(Option<i64>, InvokeOut)>,
+        ),
+        StoreError,
+    > {
         let now = self.now_ms();
         let inst = cell.inst.as_ref();
         let state = match inst {
@@ -445,8 +467,7 @@ impl Router {
             })?),
             _ => None,
         };
-        let waits = (!ended)
-            .then(|| serde_json::to_vec(waits).unwrap_or_default());
+        let waits = (!ended).then(|| serde_json::to_vec(waits).unwrap_or_default());
         write.instance = Some(InstanceRecord {
             id,
             process: d.clark.clone(),
@@ -464,8 +485,8 @@ impl Router {
         });
         let mut timers = Vec::new();
         let mut invokes = Vec::new();
-        let job = |id: i64, due_ms: i64, kind: JobKind, details: &JobDetails| Job {
-            id,
+        let job = |job_id: i64, due_ms: i64, kind: JobKind, details: &JobDetails| Job {
+            id: job_id,
             due_ms,
             node: Some(self.inner.config.node.clone()),
             instance: Some(id),

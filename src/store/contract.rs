@@ -39,7 +39,11 @@ pub(crate) async fn reserve_ids(s: &dyn Store) {
     let a = s.reserve_ids(100).await.expect("reserve");
     let b = s.reserve_ids(10).await.expect("reserve");
     assert!(a >= 1, "ids start at 1 or above, got {a}");
-    assert!(b >= a + 100, "second block {b} overlaps the first {a}..{}", a + 100);
+    assert!(
+        b >= a + 100,
+        "second block {b} overlaps the first {a}..{}",
+        a + 100
+    );
 }
 
 /// A committed instance reads back identically; a later step replaces it.
@@ -161,8 +165,18 @@ pub(crate) async fn jobs(s: &dyn Store) {
     })
     .await
     .expect("commit");
-    assert!(s.due_jobs("n1", i64::MAX, 10).await.expect("due").is_empty());
-    assert!(s.due_jobs("n2", i64::MAX, 10).await.expect("due").is_empty());
+    assert!(
+        s.due_jobs("n1", i64::MAX, 10)
+            .await
+            .expect("due")
+            .is_empty()
+    );
+    assert!(
+        s.due_jobs("n2", i64::MAX, 10)
+            .await
+            .expect("due")
+            .is_empty()
+    );
 }
 
 /// Parked messages are kept until a step deletes them.
@@ -206,7 +220,10 @@ pub(crate) async fn events_and_delete(s: &dyn Store) {
     };
     s.commit(StepWrite {
         instance: Some(instance(5, InstanceStatus::Active)),
-        events: vec![ev(1, "NewProcessInstanceEvent"), ev(1, "ActivityEnabledEvent")],
+        events: vec![
+            ev(1, "NewProcessInstanceEvent"),
+            ev(1, "ActivityEnabledEvent"),
+        ],
         add_jobs: vec![job(30, 10, None, Some(5))],
         ..StepWrite::default()
     })

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 #[cfg(test)]
 pub(crate) mod contract;
+pub mod open;
 pub mod sqlite;
 
 /// A boxed, sendable future (the trait is object-safe).

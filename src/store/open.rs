@@ -77,7 +77,12 @@ pub async fn open(
     let opts = options(db, migrate)?;
     Ok(match backend(db.url.as_deref(), data_dir)? {
         Backend::Sqlite(path) => super::sqlite::open(&path, &opts).await?,
-        Backend::Postgres(url) => super::postgres::open(&url, &opts).await?,
+        Backend::Postgres(url) => {
+            return Err(StoreError::Url {
+                url: redacted(&url),
+                reason: "PostgreSQL support lands with the postgres backend".into(),
+            });
+        }
     })
 }
 
@@ -122,7 +127,10 @@ mod tests {
             backend(Some("sqlite:"), dd),
             Err(StoreError::Url { .. })
         ));
-        assert_eq!(redacted("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(
+            redacted("postgres://u:secret@h/db"),
+            "postgres://u:***@h/db"
+        );
         assert_eq!(redacted("postgres://u@h/db"), "postgres://u@h/db");
     }
 }

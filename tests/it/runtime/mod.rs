@@ -5,6 +5,7 @@ mod activities;
 mod basics;
 mod compensation;
 mod correlation;
+mod durable;
 mod events;
 mod events_handlers;
 mod faults;

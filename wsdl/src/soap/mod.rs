@@ -29,8 +29,8 @@ pub use binding::{
 pub use client::{OutboundRequest, PartnerReply, decode_response, encode_request};
 pub use envelope::{SOAP11_ENV, SOAP12_ENV, content_type, version_of_content_type};
 pub use server::{
-    InboundRequest, decode_request, encode_client_fault, encode_fault, encode_fault_explained, encode_server_fault,
-    encode_response,
+    InboundRequest, decode_request, encode_client_fault, encode_fault, encode_fault_explained,
+    encode_response, encode_server_fault,
 };
 
 use crate::wsdl::SoapVersion;

@@ -1,0 +1,480 @@
+//! Durable instances (issue 5): processes deployed with an SQLite store survive the router
+//! being dropped and a new one started on the same database ("restart"): waiting instances,
+//! timers that came due meanwhile, parked one-way messages and interrupted invokes; idle
+//! instances are dehydrated and reloaded; a failing database makes requests unavailable
+//! without losing committed work.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use bpelgate::deploy::{BpelCompiler, BuildContext, DescriptorMode, PackageState, Registry, build};
+use bpelgate::events::DefaultEvents;
+use bpelgate::router::{BoxFuture, Delivery, PartnerCall, PartnerTransport, Router, RouterConfig};
+use bpelgate::runtime::InvokeResult;
+use bpelgate::store::{
+    EventRecord, InstanceQuery, InstanceRecord, InstanceStatus, InstanceSummary, Job, JobFailure,
+    OpenOptions, ParkedMessage, SchemaReport, SharedStore, StepWrite, Store, StoreError,
+    WaitingInstance,
+};
+use bpelgate_wsdl::xml::{Limits, parse_str, to_string};
+
+use super::kit::{MAIN_DEPLOY, TEST_WSDL, process, req, resp, set_out};
+use super::{Engine, output};
+
+const START: &str = r#"<receive partnerLink="client" operation="start" variable="req" createInstance="yes">
+  <correlations><correlation set="cs" initiate="yes"/></correlations></receive>"#;
+const RUN: &str = r#"<receive partnerLink="client" operation="run" variable="req">
+  <correlations><correlation set="cs"/></correlations></receive>"#;
+const PING: &str = r#"<receive partnerLink="client" operation="ping" variable="req">
+  <correlations><correlation set="cs"/></correlations></receive>"#;
+const REPLY: &str = r#"<reply partnerLink="client" operation="run" variable="resp"/>"#;
+
+async fn sqlite(dir: &Path) -> SharedStore {
+    bpelgate::store::sqlite::open(&dir.join("bpelgate.db"), &OpenOptions::default())
+        .await
+        .expect("open sqlite")
+}
+
+/// Deploys `bpel` (package dir under `dir`, written once) with `store` into a fresh registry
+/// and router: calling it twice on one dir is a restart.
+fn start_engine(dir: &Path, bpel: &str, config: RouterConfig) -> Engine {
+    let pkg = dir.join("pkg");
+    std::fs::create_dir_all(&pkg).expect("package dir");
+    std::fs::write(pkg.join("test.wsdl"), TEST_WSDL).expect("write wsdl");
+    std::fs::write(pkg.join("p.bpel"), bpel).expect("write bpel");
+    std::fs::write(pkg.join("deploy.xml"), MAIN_DEPLOY).expect("write deploy.xml");
+    let registry = Arc::new(Registry::default());
+    let router = Router::new(
+        &registry,
+        RouterConfig {
+            deploy_dir: dir.to_path_buf(),
+            reply_timeout: Duration::from_secs(10),
+            early_message_timeout: Duration::from_secs(10),
+            poll_interval: Duration::from_millis(100),
+            ..config
+        },
+    );
+    let result = build(
+        &pkg,
+        &BpelCompiler,
+        &BuildContext {
+            conf_dir: dir.to_path_buf(),
+            limits: Limits::default(),
+            compiler: Default::default(),
+        },
+        DescriptorMode::Required,
+    );
+    let info = registry.install("pkg", result);
+    assert_eq!(info.state, PackageState::Deployed, "{:#?}", info.errors);
+    Engine { registry, router }
+}
+
+fn with_store(store: &SharedStore) -> RouterConfig {
+    RouterConfig {
+        store: Some(store.clone()),
+        node: "test-node".into(),
+        ..RouterConfig::default()
+    }
+}
+
+async fn statuses(store: &dyn Store) -> Vec<InstanceStatus> {
+    store
+        .instances(InstanceQuery::default())
+        .await
+        .expect("list")
+        .iter()
+        .map(|i| i.status)
+        .collect()
+}
+
+#[tokio::test]
+async fn a_waiting_instance_continues_after_a_restart() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bpel = process(
+        "",
+        &format!(
+            "<sequence>{START}{RUN}{}{REPLY}</sequence>",
+            set_out("concat('after ', $req.in)")
+        ),
+    );
+    {
+        let store = sqlite(dir.path()).await;
+        let e = start_engine(dir.path(), &bpel, with_store(&store));
+        e.router.recover().await.expect("recover");
+        assert!(matches!(
+            e.send("TestService", "start", &req("", "K1")).await,
+            Delivery::Accepted
+        ));
+        assert_eq!(statuses(store.as_ref()).await, [InstanceStatus::Active]);
+        e.router.stop();
+    }
+    // A new store handle and router on the same file: nothing is in memory any more.
+    let store = sqlite(dir.path()).await;
+    let e = start_engine(dir.path(), &bpel, with_store(&store));
+    let report = e.router.recover().await.expect("recover");
+    assert_eq!(report.instances, 1);
+    assert_eq!(
+        e.router.hydrated_count(),
+        0,
+        "recovered instances stay in the store"
+    );
+    assert_eq!(
+        output(e.call("TestService", "run", &req("x", "K1")).await),
+        resp("after x")
+    );
+    assert_eq!(statuses(store.as_ref()).await, [InstanceStatus::Completed]);
+    let done = store
+        .instances(InstanceQuery::default())
+        .await
+        .expect("list");
+    let row = store
+        .load_instance(done[0].id)
+        .await
+        .expect("load")
+        .expect("row");
+    assert!(
+        row.state.is_none(),
+        "a completed instance keeps no state to resume"
+    );
+}
+
+#[tokio::test]
+async fn a_timer_due_while_the_server_was_down_fires_at_start_up() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bpel = process(
+        "",
+        &format!(
+            "<sequence>{START}<wait><for>'PT0.3S'</for></wait>{RUN}{}{REPLY}</sequence>",
+            set_out("'woken'")
+        ),
+    );
+    {
+        let store = sqlite(dir.path()).await;
+        let e = start_engine(dir.path(), &bpel, with_store(&store));
+        e.send("TestService", "start", &req("", "K2")).await;
+        // Stopped before the timer fires: only the job row remembers it.
+        e.router.stop();
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let store = sqlite(dir.path()).await;
+    let e = start_engine(
+        dir.path(),
+        &bpel,
+        RouterConfig {
+            // Short: a message arriving before the overdue timer fired must not wait long.
+            early_message_timeout: Duration::from_secs(3),
+            ..with_store(&store)
+        },
+    );
+    e.router.recover().await.expect("recover");
+    assert_eq!(
+        output(e.call("TestService", "run", &req("", "K2")).await),
+        resp("woken")
+    );
+}
+
+#[tokio::test]
+async fn a_parked_one_way_message_survives_a_restart() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bpel = process(
+        "",
+        &format!(
+            "<sequence>{START}<wait><for>'PT0.5S'</for></wait>{PING}{}{RUN}{REPLY}</sequence>",
+            set_out("concat('pinged ', $req.in)")
+        ),
+    );
+    {
+        let store = sqlite(dir.path()).await;
+        let e = start_engine(dir.path(), &bpel, with_store(&store));
+        e.send("TestService", "start", &req("", "K3")).await;
+        // The instance is in its wait: the ping is kept, and accepted only once stored.
+        assert!(matches!(
+            e.send("TestService", "ping", &req("p1", "K3")).await,
+            Delivery::Accepted
+        ));
+        assert_eq!(store.parked_messages().await.expect("parked").len(), 1);
+        e.router.stop();
+    }
+    let store = sqlite(dir.path()).await;
+    let e = start_engine(dir.path(), &bpel, with_store(&store));
+    let report = e.router.recover().await.expect("recover");
+    assert_eq!(report.messages, 1);
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(
+        output(e.call("TestService", "run", &req("", "K3")).await),
+        resp("pinged p1")
+    );
+    assert!(store.parked_messages().await.expect("parked").is_empty());
+}
+
+#[tokio::test]
+async fn idle_instances_are_dehydrated_and_reloaded() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bpel = process(
+        "",
+        &format!(
+            "<sequence>{START}{RUN}{}{REPLY}</sequence>",
+            set_out("concat('back ', $req.in)")
+        ),
+    );
+    let store = sqlite(dir.path()).await;
+    let e = start_engine(
+        dir.path(),
+        &bpel,
+        RouterConfig {
+            max_hydrated: 1,
+            ..with_store(&store)
+        },
+    );
+    for k in ["A", "B", "C"] {
+        e.send("TestService", "start", &req("", k)).await;
+    }
+    assert_eq!(e.router.hydrated_count(), 3);
+    assert_eq!(e.router.dehydrate(), 2, "only the most recent one stays");
+    assert_eq!(e.router.hydrated_count(), 1);
+    for k in ["A", "B", "C"] {
+        assert_eq!(
+            output(e.call("TestService", "run", &req(k, k)).await),
+            resp(&format!("back {k}"))
+        );
+    }
+    assert_eq!(e.router.hydrated_count(), 0);
+}
+
+#[tokio::test]
+async fn stored_events_carry_their_step() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bpel = process(
+        "",
+        &format!("<sequence>{START}{RUN}{}{REPLY}</sequence>", set_out("'e'")),
+    );
+    let store = sqlite(dir.path()).await;
+    let e = start_engine(
+        dir.path(),
+        &bpel,
+        RouterConfig {
+            default_events: DefaultEvents::All,
+            ..with_store(&store)
+        },
+    );
+    e.send("TestService", "start", &req("", "E")).await;
+    output(e.call("TestService", "run", &req("", "E")).await);
+    let id = store
+        .instances(InstanceQuery::default())
+        .await
+        .expect("list")[0]
+        .id;
+    let events = store.instance_events(id).await.expect("events");
+    let first = events.first().expect("events stored");
+    let last = events.last().expect("events stored");
+    assert_eq!(first.kind, "NewProcessInstanceEvent");
+    assert_eq!(first.step, 1);
+    assert_eq!(last.step, 2);
+    assert!(
+        events
+            .iter()
+            .any(|e| e.kind == "ProcessCompletionEvent" && e.step == 2),
+        "{:?}",
+        events.iter().map(|e| (&e.kind, e.step)).collect::<Vec<_>>()
+    );
+    assert!(events.windows(2).all(|w| w[0].step <= w[1].step));
+}
+
+/// A partner transport that never answers (the server "crashes" mid-call), or answers at once.
+struct Partner {
+    answer: bool,
+    calls: AtomicUsize,
+}
+
+impl PartnerTransport for Partner {
+    fn call(&self, call: PartnerCall) -> BoxFuture<InvokeResult> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        let answer = self.answer;
+        Box::pin(async move {
+            if !answer {
+                std::future::pending::<()>().await;
+            }
+            // `<message><in>x</in>...`: the text of part `in`.
+            let text = to_string(&call.message);
+            let input = text
+                .split("<in>")
+                .nth(1)
+                .and_then(|r| r.split("</in>").next())
+                .unwrap_or_default()
+                .to_string();
+            let out = format!("<message><out>partner saw {input}</out></message>");
+            InvokeResult::Output(parse_str(&out, &Limits::default()).expect("partner reply"))
+        })
+    }
+}
+
+#[tokio::test]
+async fn an_invoke_interrupted_by_a_crash_is_sent_again() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bpel = process(
+        "",
+        &format!(
+            r#"<sequence>{START}
+              <invoke partnerLink="partner" operation="call" inputVariable="req" outputVariable="resp"/>
+              {RUN}{REPLY}</sequence>"#
+        ),
+    );
+    let first = Arc::new(Partner {
+        answer: false,
+        calls: AtomicUsize::new(0),
+    });
+    {
+        let store = sqlite(dir.path()).await;
+        let e = start_engine(dir.path(), &bpel, with_store(&store));
+        e.router.set_transport(first.clone());
+        e.send("TestService", "start", &req("hello", "K4")).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(first.calls.load(Ordering::SeqCst), 1);
+        e.router.stop();
+    }
+    let second = Arc::new(Partner {
+        answer: true,
+        calls: AtomicUsize::new(0),
+    });
+    let store = sqlite(dir.path()).await;
+    let e = start_engine(dir.path(), &bpel, with_store(&store));
+    e.router.set_transport(second.clone());
+    e.router.recover().await.expect("recover");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(second.calls.load(Ordering::SeqCst), 1, "re-sent once");
+    assert_eq!(
+        output(e.call("TestService", "run", &req("", "K4")).await),
+        resp("partner saw hello")
+    );
+}
+
+/// A store that can be switched off, like a database server going away.
+struct Flaky {
+    inner: SharedStore,
+    down: AtomicBool,
+}
+
+impl Flaky {
+    fn check(&self) -> Result<(), StoreError> {
+        if self.down.load(Ordering::SeqCst) {
+            Err(StoreError::Unavailable("switched off by the test".into()))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// Calls the inner store only while "up" (a call submits work as soon as it is made).
+macro_rules! pass {
+    ($self:ident, $call:expr) => {{
+        match $self.check() {
+            Ok(()) => $call,
+            Err(e) => Box::pin(async move { Err(e) }),
+        }
+    }};
+}
+
+impl Store for Flaky {
+    fn backend(&self) -> &'static str {
+        "flaky"
+    }
+    fn commit(&self, write: StepWrite) -> BoxFut<'static, Result<(), StoreError>> {
+        pass!(self, self.inner.commit(write))
+    }
+    fn reserve_ids(&self, count: i64) -> BoxFut<'static, Result<i64, StoreError>> {
+        pass!(self, self.inner.reserve_ids(count))
+    }
+    fn load_instance(
+        &self,
+        id: i64,
+    ) -> BoxFut<'static, Result<Option<InstanceRecord>, StoreError>> {
+        pass!(self, self.inner.load_instance(id))
+    }
+    fn waiting_instances(&self) -> BoxFut<'static, Result<Vec<WaitingInstance>, StoreError>> {
+        pass!(self, self.inner.waiting_instances())
+    }
+    fn due_jobs(
+        &self,
+        node: &str,
+        before_ms: i64,
+        limit: usize,
+    ) -> BoxFut<'static, Result<Vec<Job>, StoreError>> {
+        pass!(self, self.inner.due_jobs(node, before_ms, limit))
+    }
+    fn job_failed(&self, failure: JobFailure) -> BoxFut<'static, Result<(), StoreError>> {
+        pass!(self, self.inner.job_failed(failure))
+    }
+    fn parked_jobs(&self) -> BoxFut<'static, Result<Vec<Job>, StoreError>> {
+        pass!(self, self.inner.parked_jobs())
+    }
+    fn parked_messages(&self) -> BoxFut<'static, Result<Vec<ParkedMessage>, StoreError>> {
+        pass!(self, self.inner.parked_messages())
+    }
+    fn instances(
+        &self,
+        query: InstanceQuery,
+    ) -> BoxFut<'static, Result<Vec<InstanceSummary>, StoreError>> {
+        pass!(self, self.inner.instances(query))
+    }
+    fn instance_events(
+        &self,
+        instance: i64,
+    ) -> BoxFut<'static, Result<Vec<EventRecord>, StoreError>> {
+        pass!(self, self.inner.instance_events(instance))
+    }
+    fn delete_instance(&self, id: i64) -> BoxFut<'static, Result<bool, StoreError>> {
+        pass!(self, self.inner.delete_instance(id))
+    }
+    fn heartbeat(&self, node: &str, now_ms: i64) -> BoxFut<'static, Result<(), StoreError>> {
+        pass!(self, self.inner.heartbeat(node, now_ms))
+    }
+    fn ping(&self) -> BoxFut<'static, Result<(), StoreError>> {
+        pass!(self, self.inner.ping())
+    }
+    fn migrate(&self) -> BoxFut<'static, Result<SchemaReport, StoreError>> {
+        pass!(self, self.inner.migrate())
+    }
+}
+
+type BoxFut<'a, T> = bpelgate::store::BoxFuture<'a, T>;
+
+#[tokio::test]
+async fn a_database_outage_answers_unavailable_and_loses_nothing() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bpel = process(
+        "",
+        &format!(
+            "<sequence>{START}{RUN}{}{REPLY}</sequence>",
+            set_out("concat('kept ', $req.in)")
+        ),
+    );
+    let flaky = Arc::new(Flaky {
+        inner: sqlite(dir.path()).await,
+        down: AtomicBool::new(false),
+    });
+    let store: SharedStore = flaky.clone();
+    let e = start_engine(dir.path(), &bpel, with_store(&store));
+    e.send("TestService", "start", &req("", "K5")).await;
+    flaky.down.store(true, Ordering::SeqCst);
+    assert!(
+        matches!(
+            e.call("TestService", "run", &req("lost", "K5")).await,
+            Delivery::Unavailable(_)
+        ),
+        "a step that cannot commit is not answered as if it had"
+    );
+    assert!(matches!(
+        e.send("TestService", "start", &req("", "K6")).await,
+        Delivery::Unavailable(_)
+    ));
+    flaky.down.store(false, Ordering::SeqCst);
+    // The instance is put back into the index once the store answers again.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(
+        output(e.call("TestService", "run", &req("again", "K5")).await),
+        resp("kept again")
+    );
+    assert_eq!(statuses(store.as_ref()).await, [InstanceStatus::Completed]);
+}
