@@ -1,5 +1,5 @@
 //! The `bpelgate` command: `serve`, `check`, and the management client commands `deploy`,
-//! `undeploy` and `processes`, and `db init|migrate`.
+//! `undeploy`, `processes`, `retire` and `activate`, and `db init|migrate`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -92,6 +92,20 @@ enum Command {
         #[command(flatten)]
         server: ServerArgs,
     },
+    /// Retire a process version: it creates no new instances, its running ones finish.
+    Retire {
+        /// A pid `{ns}Name-VERSION`, or `{ns}Name` for every active version of the process.
+        process: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Activate a process version: it takes its services over from the version that held them.
+    Activate {
+        /// A pid `{ns}Name-VERSION`, or `{ns}Name` for the newest version of the process.
+        process: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
     /// Create or upgrade the database schema of the configured database.
     Db {
         #[command(subcommand)]
@@ -174,6 +188,12 @@ fn main() -> ExitCode {
                 ..Overrides::default()
             },
         ),
+        Command::Retire { process, server } => {
+            client_command(&server, |c| set_state(c, &process, "retire"))
+        }
+        Command::Activate { process, server } => {
+            client_command(&server, |c| set_state(c, &process, "activate"))
+        }
     };
     match result {
         Ok(code) => code,
@@ -369,6 +389,19 @@ fn print_package_processes(info: &Value) {
 async fn undeploy(client: Client, name: &str) -> anyhow::Result<ExitCode> {
     client.undeploy(name).await?;
     println!("Package {name} undeployed.");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn set_state(client: Client, process: &str, action: &str) -> anyhow::Result<ExitCode> {
+    let versions = client.set_process_state(process, action).await?;
+    for p in versions.as_array().into_iter().flatten() {
+        println!(
+            "{}  {}  {}",
+            p["pid"].as_str().unwrap_or("?"),
+            p["state"].as_str().unwrap_or("?"),
+            p["package"].as_str().unwrap_or("?")
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 

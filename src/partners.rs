@@ -88,6 +88,17 @@ impl SoapPartners {
                     value: message,
                 }),
             },
+            // An application fault the WSDL does not declare (a detail entry): the partner
+            // answered, so the invoke throws it, named by the entry, for a catch or catchAll.
+            // A bare SOAP fault (no detail) is an infrastructure failure: it goes to the
+            // activity's failure handling (retry, recovery) like an unreachable partner.
+            Ok(PartnerReply::UndeclaredFault {
+                detail: Some(entry),
+                ..
+            }) => InvokeResult::Fault {
+                name: entry.name,
+                data: None,
+            },
             Ok(PartnerReply::UndeclaredFault { code, reason, .. }) => {
                 InvokeResult::Failure(format!(
                     "partner at {} answered an undeclared SOAP fault {code}: {reason}",

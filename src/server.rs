@@ -26,6 +26,9 @@ pub enum Error {
     /// The listener failed.
     #[error(transparent)]
     Transport(#[from] bpelgate_transports::Error),
+    /// The version store under the data dir cannot be opened.
+    #[error("cannot open the package version store: {0}")]
+    Versions(#[from] crate::deploy::VersionError),
     /// A server task panicked or was cancelled.
     #[error("server task failed: {0}")]
     Task(String),
@@ -99,6 +102,9 @@ pub fn node_id(config: &Config) -> Result<String, Error> {
     Ok(id)
 }
 
+/// The version store's directory under the data dir.
+pub const VERSIONS_DIR: &str = "versions";
+
 const STARTING: u8 = 0;
 const READY: u8 = 1;
 const DRAINING: u8 = 2;
@@ -139,7 +145,10 @@ pub async fn start(config: Config, compiler: Arc<dyn PackageCompiler>) -> Result
     let store = open_store(&config).await?;
     let node = node_id(&config)?;
     info!(backend = store.backend(), node = %node, "Database open.");
-    let registry = Arc::new(Registry::default());
+    // Versions survive restarts: numbers, states and a copy of every version, kept under the
+    // data dir; the kept versions are loaded before the deploy dir is scanned (below).
+    let versions = crate::deploy::VersionStore::open(&config.server.data_dir.join(VERSIONS_DIR))?;
+    let registry = Arc::new(Registry::new(Arc::new(versions)));
     let events = crate::events::EventBus::new();
     let router = crate::router::Router::new(
         &registry,
@@ -206,9 +215,12 @@ pub async fn start(config: Config, compiler: Arc<dyn PackageCompiler>) -> Result
     crate::deploy::samples::prepare(&config.server);
     info!(%addr, deploy_dir = %config.server.deploy_dir.display(), "Listening; deploying packages.");
     let d = deployer.clone();
-    let report = tokio::task::spawn_blocking(move || d.scan())
-        .await
-        .map_err(|e| Error::Task(e.to_string()))?;
+    let report = tokio::task::spawn_blocking(move || {
+        d.restore();
+        d.scan()
+    })
+    .await
+    .map_err(|e| Error::Task(e.to_string()))?;
     // Instances come back once their process versions are deployed again.
     router.recover().await.map_err(|source| Error::Database {
         url: store.backend().to_string(),

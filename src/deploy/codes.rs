@@ -20,3 +20,6 @@ pub const EPR: &str = "BG-DEPLOY-008";
 pub const SERVICE_CONFLICT: &str = "BG-DEPLOY-009";
 /// The compiler failed unexpectedly (a bug): the package is marked failed.
 pub const INTERNAL: &str = "BG-DEPLOY-010";
+/// The package version could not be recorded in the version store (a file system problem), or
+/// a kept version could not be loaded at start-up.
+pub const VERSION_STORE: &str = "BG-DEPLOY-011";

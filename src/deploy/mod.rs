@@ -1,5 +1,5 @@
 //! Deployment: packages (a directory with deploy.xml), their validation against the compiled
-//! processes, process versions, endpoint activation and hot deployment.
+//! processes, process versions (kept across restarts), endpoint activation and hot deployment.
 
 pub mod archive;
 pub mod codes;
@@ -8,16 +8,18 @@ pub mod epr;
 pub mod package;
 pub mod registry;
 pub mod samples;
+pub mod versions;
 pub mod watcher;
 
 pub use package::{
     BpelCompiler, BuildContext, BuildResult, BuiltPackage, DescriptorMode, PackageCompiler, build,
 };
 pub use registry::{
-    Endpoint, MemoryVersions, PackageInfo, PackageState, ProcessInfo, ProcessListing, ProcessState,
-    Registry, VersionSource,
+    Endpoint, PackageInfo, PackageState, ProcessInfo, ProcessListing, ProcessState, Registry,
+    Source, StateError,
 };
 pub use samples::seed_samples;
+pub use versions::{VersionError, VersionStore, content_fingerprint};
 pub use watcher::{Deployer, ScanReport, valid_package_name};
 
 /// Deployment failures that are not package diagnostics.

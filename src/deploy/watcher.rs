@@ -12,9 +12,14 @@ use std::time::{Duration, UNIX_EPOCH};
 use tokio::sync::watch;
 use tracing::{info, warn};
 
+use bpelgate_wsdl::Pos;
+
 use super::Error;
-use super::package::{BuildContext, DescriptorMode, PackageCompiler, build};
-use super::registry::{PackageInfo, PackageState, Registry};
+use super::codes;
+use super::package::{BuildContext, DEPLOY_XML, DescriptorMode, PackageCompiler, build};
+use super::registry::{PackageInfo, PackageState, Registry, Source};
+use super::versions::content_fingerprint;
+use crate::compiler::Diagnostic;
 
 /// What one scan did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -34,9 +39,10 @@ pub struct Deployer {
     compiler: Arc<dyn PackageCompiler>,
     deploy_dir: PathBuf,
     ctx: BuildContext,
-    /// Package name → fingerprint of its files when last deployed. The mutex also serialises
-    /// scans with management deletes.
-    known: Mutex<BTreeMap<String, u64>>,
+    /// Package name → fingerprint of its files when last deployed (None: restored from the
+    /// version store, not yet compared with the deploy dir). The mutex also serialises scans
+    /// with management deletes.
+    known: Mutex<BTreeMap<String, Option<u64>>>,
 }
 
 impl std::fmt::Debug for Deployer {
@@ -107,8 +113,49 @@ impl Deployer {
         Ok(true)
     }
 
-    fn known(&self) -> MutexGuard<'_, BTreeMap<String, u64>> {
+    fn known(&self) -> MutexGuard<'_, BTreeMap<String, Option<u64>>> {
         self.known.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Loads every recorded version of every package from its kept copy, in the states
+    /// recorded (at start-up, before the first [`scan`](Self::scan)), so instances of older
+    /// versions can continue. The first scan then compares the deploy dir with them: an
+    /// unchanged package keeps its version, a changed one gets a new version, a removed one
+    /// is undeployed. Returns how many versions were loaded; a version that cannot be loaded
+    /// is logged and listed in its package's errors.
+    pub fn restore(&self) -> usize {
+        let mut known = self.known();
+        let store = self.registry.versions().clone();
+        let mut loaded = 0;
+        for name in store.packages() {
+            for record in store.records(&name) {
+                let result = match store.copy_dir(&name, record.version) {
+                    Some(dir) if dir.is_dir() => Ok(build(
+                        &dir,
+                        &*self.compiler,
+                        &self.ctx,
+                        DescriptorMode::Required,
+                    )),
+                    Some(dir) => Err(Diagnostic::error(
+                        codes::VERSION_STORE,
+                        DEPLOY_XML,
+                        Pos::default(),
+                        format!("the kept copy {} is missing", dir.display()),
+                    )
+                    .to_string()),
+                    None => continue,
+                };
+                let info = self.registry.restore(&name, &record, result);
+                if info.processes.iter().any(|p| p.version == record.version) {
+                    loaded += 1;
+                }
+            }
+            known.insert(name, None);
+        }
+        if loaded > 0 {
+            info!(versions = loaded, "Kept package versions loaded.");
+        }
+        loaded
     }
 
     /// Compares the deploy directory with what is deployed and acts on the differences.
@@ -131,6 +178,10 @@ impl Deployer {
             if name.starts_with('.') || !entry.path().is_dir() {
                 continue;
             }
+            // A data dir inside the deploy dir: its kept versions are not packages.
+            if self.registry.versions().root() == Some(entry.path().as_path()) {
+                continue;
+            }
             if let Some(fp) = fingerprint(&entry.path()) {
                 present.insert(name, fp);
             }
@@ -148,11 +199,11 @@ impl Deployer {
         }
         for (name, fp) in present {
             match known.get(&name) {
-                Some(old) if *old == fp => continue,
-                Some(_) => report.redeployed.push(name.clone()),
-                None => report.deployed.push(name.clone()),
+                Some(Some(old)) if *old == fp => continue,
+                Some(Some(_)) => report.redeployed.push(name.clone()),
+                Some(None) | None => report.deployed.push(name.clone()),
             }
-            known.insert(name.clone(), fp);
+            known.insert(name.clone(), Some(fp));
             self.deploy_one(&name);
         }
         report
@@ -160,8 +211,20 @@ impl Deployer {
 
     fn deploy_one(&self, name: &str) -> PackageInfo {
         let dir = self.deploy_dir.join(name);
+        // The content, not the file times: a touched or re-uploaded package with the same
+        // files keeps its version, also across restarts. Unreadable files make the build fail
+        // with the details, so an error here only skips the comparison.
+        let fingerprint = content_fingerprint(&dir).unwrap_or_default();
+        if let Some(info) = self.registry.unchanged(name, &fingerprint) {
+            info!(package = %name, "Package content unchanged; its version stays.");
+            return info;
+        }
         let result = build(&dir, &*self.compiler, &self.ctx, DescriptorMode::Required);
-        let info = self.registry.install(name, result);
+        let source = Source {
+            dir: &dir,
+            fingerprint: &fingerprint,
+        };
+        let info = self.registry.deploy(name, result, Some(source));
         match info.state {
             PackageState::Deployed => {
                 info!(package = %name, processes = info.processes.len(), "Package deployed.")

@@ -1,6 +1,6 @@
-//! A small client of the management API, for `bpelgate deploy|undeploy|processes`: one HTTP/1.1
-//! connection per request (plain `http://` only), JSON answers, the server's `{"error"}`
-//! message on failure.
+//! A small client of the management API, for `bpelgate deploy|undeploy|processes|retire|activate`:
+//! one HTTP/1.1 connection per request (plain `http://` only), JSON answers, the server's
+//! `{"error"}` message on failure.
 
 use std::time::Duration;
 
@@ -223,6 +223,18 @@ impl Client {
     pub async fn undeploy(&self, name: &str) -> Result<Value, ClientError> {
         let path = format!("/management/packages/{}", encode(name));
         self.json(Method::DELETE, &path, Bytes::new(), None).await
+    }
+
+    /// `POST /management/processes/{target}/{action}`: `target` is a pid (`{ns}local-version`)
+    /// or a process QName (`{ns}local`), `action` is `retire` or `activate`. Returns every
+    /// version of the process afterwards.
+    pub async fn set_process_state(
+        &self,
+        target: &str,
+        action: &str,
+    ) -> Result<Value, ClientError> {
+        let path = format!("/management/processes/{}/{action}", encode(target));
+        self.json(Method::POST, &path, Bytes::new(), None).await
     }
 
     /// `GET /management/processes`.

@@ -2,7 +2,8 @@
 //!
 //! Access: a bearer token when one is configured; otherwise only loopback peers.
 //!
-//! [`client`] is the other side, used by the `bpelgate deploy|undeploy|processes` commands.
+//! [`client`] is the other side, used by the `bpelgate deploy|undeploy|processes|retire|activate`
+//! commands.
 
 use std::sync::Arc;
 
@@ -12,7 +13,7 @@ use hyper::{Method, StatusCode};
 use serde::Serialize;
 
 use crate::deploy::archive::ArchiveLimits;
-use crate::deploy::{Deployer, Error as DeployError, valid_package_name};
+use crate::deploy::{Deployer, Error as DeployError, ProcessState, StateError, valid_package_name};
 
 pub mod client;
 mod instance_filter;
@@ -151,6 +152,14 @@ impl Management {
                     &format!("'{id}' is not an instance id"),
                 ),
             },
+            (&Method::POST, ["processes", target, action @ ("activate" | "retire")]) => {
+                let state = if *action == "activate" {
+                    ProcessState::Active
+                } else {
+                    ProcessState::Retired
+                };
+                self.set_state(&decode_segment(target), state).await
+            }
             (&Method::POST, ["instances", id, action]) => self.instance_action(id, action).await,
             (&Method::GET, ["instances", id, "events"]) => match id.parse::<i64>() {
                 Ok(id) => self.instance_events(id).await,
@@ -169,7 +178,7 @@ impl Management {
                 };
                 json(StatusCode::OK, &self.events.recent(&query, limit))
             }
-            (_, ["packages"] | ["packages", _] | ["processes"]) => {
+            (_, ["packages"] | ["packages", _] | ["processes"] | ["processes", _, _]) => {
                 error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed here")
             }
             _ => error(StatusCode::NOT_FOUND, "no such management resource"),
@@ -305,6 +314,27 @@ impl Management {
         json(StatusCode::OK, &self.events.events_for(id))
     }
 
+    /// Retires or activates a process version: answers every version of the process.
+    async fn set_state(&self, target: &str, state: ProcessState) -> HttpResponse {
+        let deployer = self.deployer.clone();
+        let owned = target.to_string();
+        // The version store writes to disk.
+        let outcome = tokio::task::spawn_blocking(move || {
+            deployer.registry().set_process_state(&owned, state)
+        })
+        .await;
+        match outcome {
+            Ok(Ok(versions)) => json(StatusCode::OK, &versions),
+            Ok(Err(e @ StateError::NotFound(_))) => error(StatusCode::NOT_FOUND, &e.to_string()),
+            Ok(Err(e @ StateError::Conflict(_))) => error(StatusCode::CONFLICT, &e.to_string()),
+            Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+            Err(e) => error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &format!("the state change did not finish: {e}"),
+            ),
+        }
+    }
+
     async fn delete(&self, name: &str) -> HttpResponse {
         if !valid_package_name(name) {
             return error(
@@ -332,6 +362,30 @@ impl Management {
     }
 }
 
+/// A percent-encoded path segment (a process QName holds '/', '{' and '}'), decoded; '+' stays.
+fn decode_segment(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// The value of query parameter `name`, if present.
 fn query_param<'r>(req: &'r HttpRequest, name: &str) -> Option<&'r str> {
     req.query.as_deref()?.split('&').find_map(|kv| {
@@ -343,6 +397,15 @@ fn query_param<'r>(req: &'r HttpRequest, name: &str) -> Option<&'r str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn segments_are_decoded() {
+        assert_eq!(
+            decode_segment("%7Burn%3Ap%2Fx%7DHello-3"),
+            "{urn:p/x}Hello-3"
+        );
+        assert_eq!(decode_segment("a+b%"), "a+b%");
+    }
 
     #[test]
     fn token_comparison() {

@@ -158,8 +158,9 @@ struct Deployed {
     clark: String,
     package: String,
     ctx: Arc<ProcessCtx>,
-    active: bool,
-    /// A newer version took this one's endpoints over.
+    /// Creates instances (state Active); changed by the registry's `state_changed`.
+    active: std::sync::atomic::AtomicBool,
+    /// Retired: creates no instances, its running ones still get their messages.
     retired: std::sync::atomic::AtomicBool,
     /// Instances are kept in the store (not `<in-memory>` and a store is configured).
     persistent: bool,
@@ -519,7 +520,9 @@ impl Router {
         message: Element,
         mex: Option<MexId>,
     ) -> Result<(), RouteError> {
-        let creates = d.active && !d.retired.load(Ordering::Relaxed) && starts(&d.ctx, &key);
+        let creates = d.active.load(Ordering::Relaxed)
+            && !d.retired.load(Ordering::Relaxed)
+            && starts(&d.ctx, &key);
         let now = self.now_ms();
         let expires = now + self.inner.config.early_message_timeout.as_millis() as Millis;
         // A one-way message to a persistent process is parked durably before it is accepted.
@@ -795,7 +798,13 @@ impl Router {
                 wsdl: wsdl.clone(),
                 properties,
                 endpoints,
-                stylesheets: Box::new(PackageStylesheets::new(Some(dir.clone()))),
+                // A kept version reads its own copy's stylesheets, not the redeployed package's.
+                stylesheets: Box::new(PackageStylesheets::new(Some(
+                    p.dir.clone().unwrap_or_else(|| dir.clone()),
+                ))),
+                failure_handling: (invokes.iter())
+                    .filter_map(|(id, i)| i.failure_handling.map(|f| (*id, f)))
+                    .collect(),
             };
             let key = (p.built.process.name.clone(), p.version);
             map.insert(
@@ -806,7 +815,7 @@ impl Router {
                     key,
                     package: package.to_string(),
                     ctx: Arc::new(ctx),
-                    active: p.state == ProcessState::Active,
+                    active: std::sync::atomic::AtomicBool::new(p.state == ProcessState::Active),
                     retired: std::sync::atomic::AtomicBool::new(p.state == ProcessState::Retired),
                     partner_links,
                     invokes,
@@ -927,12 +936,15 @@ impl DeployListener for Listener {
         }
     }
 
-    fn retired(&self, process: &QName, version: u64) {
+    fn state_changed(&self, process: &QName, version: u64, state: ProcessState) {
         if let Some(inner) = self.0.upgrade()
             && let Ok(map) = inner.processes.read()
             && let Some(d) = map.get(&(process.clone(), version))
         {
-            d.retired.store(true, Ordering::Relaxed);
+            d.active
+                .store(state == ProcessState::Active, Ordering::Relaxed);
+            d.retired
+                .store(state == ProcessState::Retired, Ordering::Relaxed);
         }
     }
 }

@@ -223,11 +223,8 @@ impl Router {
         let Some(state) = rec.state else {
             return Ok(false);
         };
-        let inst: crate::runtime::Instance = serde_json::from_slice(&state).map_err(|e| {
-            StoreError::Database(format!(
-                "instance {id}: the stored state cannot be read: {e}"
-            ))
-        })?;
+        let inst = crate::runtime::Instance::from_bytes(&state)
+            .map_err(|e| StoreError::Database(format!("instance {id}: {e}")))?;
         cell.inst = Some(inst);
         cell.step = rec.step;
         cell.created_ms = rec.created_ms;
@@ -462,9 +459,10 @@ impl Router {
         let now = self.now_ms();
         let inst = cell.inst.as_ref();
         let state = match inst {
-            Some(inst) if !ended => Some(serde_json::to_vec(inst).map_err(|e| {
-                StoreError::Database(format!("instance {id}: state not serializable: {e}"))
-            })?),
+            Some(inst) if !ended => Some(
+                inst.to_bytes()
+                    .map_err(|e| StoreError::Database(format!("instance {id}: {e}")))?,
+            ),
             _ => None,
         };
         let waits = (!ended).then(|| serde_json::to_vec(waits).unwrap_or_default());

@@ -5,14 +5,16 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use bpelgate_wsdl::{Element, QName};
+use serde::{Deserialize, Serialize};
 
 use super::data::{self, Env, Millis, Variables};
 use super::fault::{Fault, FaultData};
 use super::process::ProcessCtx;
+use super::recovery;
 use super::state::*;
 use crate::events::{
     ActivityInfo, CorrelationKey, Event, EventHeader, EventKind, EventType, InstanceState,
-    MexAspect, MexRef,
+    MexAspect, MexRef, RecoveryAction,
 };
 use crate::model::{
     ActivityId, ActivityKind, CorrelationRef, CorrelationSetId, EndpointRole, Inbound, Initiate,
@@ -22,8 +24,9 @@ use crate::model::{
 /// Sentinel activity of the root task (the process scope has no activity of its own).
 pub const ROOT_ACTIVITY: ActivityId = ActivityId(u32::MAX);
 
-/// One input of a step.
-#[derive(Clone, Debug)]
+/// One input of a step. Inputs are data too: those arriving while the instance is suspended are
+/// kept in it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Input {
     /// Start a new instance (its start activities begin waiting for their messages).
     Start,
@@ -45,12 +48,25 @@ pub enum Input {
     },
     /// Timer `alarm` is due.
     Alarm(u32),
-    /// An operator terminates the instance.
+    /// An operator terminates the instance (also while it is suspended).
     Terminate,
+    /// An operator suspends the instance: until [`Input::Resume`], messages, partner replies,
+    /// timers and recovery actions are kept, in arrival order, and nothing runs.
+    Suspend,
+    /// An operator resumes a suspended instance; what arrived meanwhile is processed first.
+    Resume,
+    /// An operator's `recoverActivity` for a failed activity waiting for recovery.
+    Recover {
+        /// The activity instance (see [`super::recovery::failed_activities`]).
+        task: TaskId,
+        /// What to do: send the invoke again, complete the activity without its output, or
+        /// throw `activityFailure` from it.
+        action: RecoveryAction,
+    },
 }
 
 /// A partner's answer to an invoke.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum InvokeResult {
     /// The output message (message form).
     Output(Element),
@@ -61,7 +77,8 @@ pub enum InvokeResult {
         /// Its message type and value.
         data: Option<FaultData>,
     },
-    /// The partner could not be reached or answered garbage.
+    /// The partner could not be reached, timed out, or answered garbage or an undeclared fault:
+    /// the invoke's failure policy decides (retry, `activityFailure`, or operator recovery).
     Failure(String),
 }
 
@@ -140,6 +157,9 @@ pub struct Exec<'a> {
     now: Millis,
     fx: Effects,
     queue: VecDeque<Work>,
+    /// An invoke is being sent again after a failure: correlation sets its first attempt
+    /// initiated with the same values are not a violation.
+    resending: bool,
 }
 
 /// Variables seen from a frame: declarations resolve along the frame chain.
@@ -221,6 +241,8 @@ pub fn new_instance(id: i64) -> Instance {
         next_id: 0,
         root: 0,
         started: false,
+        failures: BTreeMap::new(),
+        deferred: Vec::new(),
     };
     let frame = inst.fresh();
     inst.frames.insert(
@@ -267,44 +289,63 @@ pub fn step(ctx: &ProcessCtx, inst: &mut Instance, now: Millis, input: Input) ->
         now,
         fx: Effects::default(),
         queue: VecDeque::new(),
+        resending: false,
     };
     if exec.inst.status.is_final() {
         return exec.fx;
     }
-    match input {
-        Input::Start => {
-            let root = exec.inst.root;
-            let root_scope_id = u64::from(exec.inst.tasks.get(&root).map_or(0, |t| t.frame));
-            exec.emit(ScopeId::PROCESS, EventType::NewProcessInstance, |h| {
-                h.event(EventKind::NewProcessInstance {
-                    root_scope_id,
-                    scope_declaration_id: 0,
-                    mex: None,
-                })
-            });
-            exec.state_change(InstanceState::New, InstanceState::Active);
-            exec.emit(ScopeId::PROCESS, EventType::ProcessInstanceStarted, |h| {
-                h.event(EventKind::ProcessInstanceStarted {
-                    root_scope_id,
-                    scope_declaration_id: 0,
-                })
-            });
-            exec.queue.push_back(Work::Start(root));
+    if exec.inst.status == Status::Suspended {
+        match input {
+            Input::Terminate => exec.exit_instance(Status::Terminated, None),
+            Input::Resume => exec.resume(),
+            Input::Suspend | Input::Start => {}
+            other => exec.defer(other),
         }
-        Input::Message {
-            subscription,
-            message,
-            mex,
-        } => exec.on_message(subscription, message, mex),
-        Input::InvokeResult { invoke, result } => exec.on_invoke_result(invoke, result),
-        Input::Alarm(id) => exec.on_alarm(id),
-        Input::Terminate => exec.exit_instance(Status::Terminated, None),
+        exec.run();
+        return exec.fx;
     }
+    exec.dispatch(input);
     exec.run();
     exec.fx
 }
 
 impl Exec<'_> {
+    /// Applies an input to a running instance (the work it queues runs afterwards).
+    fn dispatch(&mut self, input: Input) {
+        match input {
+            Input::Start => {
+                let root = self.inst.root;
+                let root_scope_id = u64::from(self.inst.tasks.get(&root).map_or(0, |t| t.frame));
+                self.emit(ScopeId::PROCESS, EventType::NewProcessInstance, |h| {
+                    h.event(EventKind::NewProcessInstance {
+                        root_scope_id,
+                        scope_declaration_id: 0,
+                        mex: None,
+                    })
+                });
+                self.state_change(InstanceState::New, InstanceState::Active);
+                self.emit(ScopeId::PROCESS, EventType::ProcessInstanceStarted, |h| {
+                    h.event(EventKind::ProcessInstanceStarted {
+                        root_scope_id,
+                        scope_declaration_id: 0,
+                    })
+                });
+                self.queue.push_back(Work::Start(root));
+            }
+            Input::Message {
+                subscription,
+                message,
+                mex,
+            } => self.on_message(subscription, message, mex),
+            Input::InvokeResult { invoke, result } => self.on_invoke_result(invoke, result),
+            Input::Alarm(id) => self.on_alarm(id),
+            Input::Terminate => self.exit_instance(Status::Terminated, None),
+            Input::Suspend => self.suspend(),
+            Input::Resume => {}
+            Input::Recover { task, action } => self.recover(task, action),
+        }
+    }
+
     /// Adds an event when the process's filter lets `ty` through in `scope`; `make` runs only
     /// then, so filtered events cost a bit test.
     fn emit(&mut self, scope: ScopeId, ty: EventType, make: impl FnOnce(&EventHeader) -> Event) {
@@ -1625,6 +1666,7 @@ impl Exec<'_> {
         }
         self.inst.alarms.retain(|_, a| a.task != task);
         self.inst.pending_invokes.retain(|_, p| p.task != task);
+        self.inst.failures.remove(&task);
     }
 
     /// Applies an inbound message's correlations (initiate / verify) in `frame`.
@@ -1656,6 +1698,8 @@ impl Exec<'_> {
             let existing = self.correlation_value(frame, c.set).cloned();
             let name = self.ctx.process.correlation_set(c.set).name.clone();
             match (c.initiate, existing) {
+                // The first attempt of a failed invoke initiated the set with these values.
+                (Initiate::Yes, Some(old)) if self.resending && old == values => {}
                 (Initiate::Yes, Some(_)) if outbound.is_some() => {
                     return Err(Fault::standard(
                         "correlationViolation",
@@ -2106,14 +2150,7 @@ impl Exec<'_> {
                 };
                 self.fail_invoke(id, fault);
             }
-            InvokeResult::Failure(reason) => {
-                let fault = Fault {
-                    name: QName::new("http://ode.apache.org/activityRecovery", "activityFailure"),
-                    data: None,
-                    explanation: format!("{}: {reason}", self.describe(task.activity)),
-                };
-                self.fail_invoke(id, fault);
-            }
+            InvokeResult::Failure(reason) => self.invoke_failed(id, task.activity, reason),
         }
     }
 
@@ -2126,6 +2163,12 @@ impl Exec<'_> {
         };
         match alarm.kind {
             AlarmKind::Wait => self.finish(alarm.task, Outcome::Completed),
+            AlarmKind::Retry => {
+                if let Some(f) = self.inst.failures.get_mut(&alarm.task) {
+                    f.retries += 1;
+                }
+                self.resend(alarm.task);
+            }
             AlarmKind::Pick(i) => {
                 let ActivityKind::Pick(pick) = &self.ctx.process.activity(task.activity).kind
                 else {
@@ -2170,6 +2213,197 @@ impl Exec<'_> {
                     }
                 }
             }
+        }
+    }
+
+    // ---------------------------------------------------------------- failures and recovery
+
+    /// A partner failure of invoke task `id` (ODE's ACTIVITYGUARD): throw `activityFailure`
+    /// when the policy says `faultOnFailure` and the retries are used up, else retry after
+    /// `retryDelay` while retries are left, else wait for an operator.
+    fn invoke_failed(&mut self, id: TaskId, activity: ActivityId, reason: String) {
+        tracing::info!(
+            instance = self.inst.id,
+            activity = %self.describe(activity),
+            reason = %reason,
+            "partner failure"
+        );
+        let now = self.now;
+        let record = self.inst.failures.entry(id).or_insert(ActivityFailure {
+            activity,
+            reason: String::new(),
+            retries: 0,
+            at: now,
+            awaiting_recovery: false,
+        });
+        record.reason.clone_from(&reason);
+        record.at = now;
+        let retries = record.retries;
+        match recovery::policy(self.ctx, activity) {
+            Some(p) if p.fault_on_failure && retries >= p.retry_for => {
+                self.inst.failures.remove(&id);
+                let fault =
+                    recovery::activity_failure(format!("{}: {reason}", self.describe(activity)));
+                self.fail_invoke(id, fault);
+            }
+            Some(p) if retries < p.retry_for => {
+                let at = now.saturating_add(Millis::from(p.retry_delay_s).saturating_mul(1000));
+                self.arm(id, AlarmKind::Retry, at);
+            }
+            _ => {
+                if let Some(f) = self.inst.failures.get_mut(&id) {
+                    f.awaiting_recovery = true;
+                }
+                self.activity_event(
+                    id,
+                    activity,
+                    EventType::ActivityFailure,
+                    EventKind::ActivityFailure { reason },
+                );
+            }
+        }
+    }
+
+    /// Sends the invoke of task `id` again, its input evaluated anew.
+    fn resend(&mut self, id: TaskId) {
+        let Some(activity) = self.inst.tasks.get(&id).map(|t| t.activity) else {
+            return;
+        };
+        let Some(frame) = self.task_frame(id) else {
+            return;
+        };
+        let scope = self.activity_scope(activity);
+        self.resending = true;
+        self.start_invoke(id, frame, scope);
+        self.resending = false;
+    }
+
+    /// An operator's recovery action for task `id`.
+    fn recover(&mut self, id: TaskId, action: RecoveryAction) {
+        let Some(failure) = self
+            .inst
+            .failures
+            .get(&id)
+            .filter(|f| f.awaiting_recovery)
+            .cloned()
+        else {
+            tracing::debug!(
+                instance = self.inst.id,
+                task = id,
+                "recovery for an activity that does not wait for one"
+            );
+            return;
+        };
+        self.activity_event(
+            id,
+            failure.activity,
+            EventType::ActivityRecovery,
+            EventKind::ActivityRecovery { action },
+        );
+        match action {
+            RecoveryAction::Retry => {
+                if let Some(f) = self.inst.failures.get_mut(&id) {
+                    f.retries += 1;
+                    f.awaiting_recovery = false;
+                }
+                self.resend(id);
+            }
+            RecoveryAction::Cancel => {
+                self.inst.failures.remove(&id);
+                self.cancel_activity(id);
+            }
+            RecoveryAction::Fault => {
+                self.inst.failures.remove(&id);
+                let fault = recovery::activity_failure(format!(
+                    "{}: {}",
+                    self.describe(failure.activity),
+                    failure.reason
+                ));
+                self.fail_invoke(id, fault);
+            }
+        }
+    }
+
+    /// Ends task `id` without its effect, as ODE's `cancelled()`: its outgoing links are false
+    /// and its parent continues as after a completion.
+    fn cancel_activity(&mut self, id: TaskId) {
+        let Some(activity) = self.inst.tasks.get(&id).map(|t| t.activity) else {
+            return;
+        };
+        self.activity_event(
+            id,
+            activity,
+            EventType::ActivityExecEnd,
+            EventKind::ActivityExecEnd,
+        );
+        self.skip_links(id, activity);
+        let Some(task) = self.remove_task(id) else {
+            return;
+        };
+        // An invoke with inline handlers did not happen: its scope installs no compensation.
+        if let Run::Scope(r) = &task.run {
+            self.inst.frames.remove(&r.frame);
+        }
+        self.notify_parent_of(&task, id, Outcome::Completed);
+    }
+
+    // ---------------------------------------------------------------- suspend and resume
+
+    fn suspend(&mut self) {
+        self.inst.status = Status::Suspended;
+        self.state_change(InstanceState::Active, InstanceState::Suspended);
+    }
+
+    /// Keeps an input that arrived while suspended for [`Self::resume`].
+    fn defer(&mut self, input: Input) {
+        let mut parked = Vec::new();
+        if let Input::Message { subscription, .. } = &input {
+            let Some(sub) = self.inst.subscriptions.get(subscription) else {
+                // Nothing waits for it: refused now, as it would be while running.
+                self.dispatch(input);
+                return;
+            };
+            // The router took the subscription out of its index to deliver the message and
+            // rebuilds the instance's entries from `subscriptions`: an onEvent stays open, a
+            // receive or a pick is spoken for until the message is processed.
+            self.fx.subscriptions_changed = true;
+            if !matches!(sub.kind, SubscriptionKind::OnEvent(_)) {
+                let task = sub.task;
+                let ids: Vec<u32> = (self.inst.subscriptions.iter())
+                    .filter(|(_, s)| s.task == task)
+                    .map(|(id, _)| *id)
+                    .collect();
+                for id in ids {
+                    if let Some(s) = self.inst.subscriptions.remove(&id) {
+                        parked.push((id, s));
+                    }
+                }
+            }
+        }
+        self.inst.deferred.push(Deferred { input, parked });
+    }
+
+    /// Resumes a suspended instance and processes what arrived meanwhile, in arrival order.
+    fn resume(&mut self) {
+        self.inst.status = Status::Active;
+        self.state_change(InstanceState::Suspended, InstanceState::Active);
+        while self.inst.status == Status::Active && !self.inst.deferred.is_empty() {
+            let d = self.inst.deferred.remove(0);
+            for (id, sub) in d.parked {
+                // An earlier input (a pick's alarm, a fault) may have ended the wait meanwhile;
+                // the message is then refused like any message nobody waits for.
+                let waiting = self
+                    .inst
+                    .tasks
+                    .get(&sub.task)
+                    .is_some_and(|t| matches!(t.run, Run::Blocked) && !t.terminating);
+                if waiting {
+                    self.inst.subscriptions.insert(id, sub);
+                    self.fx.subscriptions_changed = true;
+                }
+            }
+            self.dispatch(d.input);
+            self.run();
         }
     }
 
@@ -2482,6 +2716,30 @@ impl Exec<'_> {
                 },
             });
         }
+        // Messages kept while suspended were never taken: their senders learn it now.
+        for d in std::mem::take(&mut self.inst.deferred) {
+            if let Input::Message { mex: Some(mex), .. } = d.input {
+                let (name, explanation) = match status {
+                    Status::Terminated => (
+                        QName::new("http://bpelgate.dev/faults", "instanceTerminated"),
+                        "the process instance was terminated before it took this message",
+                    ),
+                    _ => (
+                        QName::new(super::fault::BPEL_NS, "correlationViolation"),
+                        "the process instance ended before it took this message",
+                    ),
+                };
+                self.fx.replies.push(ReplyOut {
+                    mex,
+                    operation: String::new(),
+                    body: ReplyBody::Fault {
+                        name,
+                        data: None,
+                        explanation: explanation.into(),
+                    },
+                });
+            }
+        }
         if let Some(f) = &fault {
             tracing::info!(instance = self.inst.id, fault = %f, "instance faulted");
         }
@@ -2501,12 +2759,17 @@ impl Exec<'_> {
                 })
             }
         }
-        self.state_change(InstanceState::Active, new_state);
+        let old_state = match self.inst.status {
+            Status::Suspended => InstanceState::Suspended,
+            _ => InstanceState::Active,
+        };
+        self.state_change(old_state, new_state);
         self.inst.status = status;
         self.inst.fault = fault;
         self.inst.tasks.clear();
         self.inst.alarms.clear();
         self.inst.pending_invokes.clear();
+        self.inst.failures.clear();
         if !self.inst.subscriptions.is_empty() {
             self.fx.subscriptions_changed = true;
         }

@@ -10,6 +10,7 @@ use bpelgate_wsdl::{Element, QName};
 use super::data::Stylesheets;
 use super::fault::Fault;
 use super::state::Role;
+use crate::deploy::descriptor::FailureHandling;
 use crate::model::{PartnerLinkId, Process};
 use crate::xslt::Stylesheet;
 
@@ -31,6 +32,9 @@ pub struct ProcessCtx {
     pub pid: Arc<str>,
     /// The process QName, shared by its events.
     pub name: Arc<QName>,
+    /// deploy.xml `<invoke partnerLink>` failure handling, by process-level partner link; it
+    /// takes precedence over the invoke's own `ext:failureHandling`.
+    pub failure_handling: BTreeMap<PartnerLinkId, FailureHandling>,
 }
 
 impl std::fmt::Debug for ProcessCtx {

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use bpelgate_wsdl::Element;
 
 use super::data::Millis;
+use super::exec::Input;
 use super::fault::Fault;
 use crate::model::{
     ActivityId, CorrelationSetId, EndpointRole, MessageExchangeId, PartnerLinkId, ScopeId,
@@ -239,6 +240,8 @@ pub enum AlarmKind {
     Pick(usize),
     /// onAlarm `n` of a scope's event handlers.
     Event(usize),
+    /// The delay before a failed invoke is sent again (ODE `retryDelay`).
+    Retry,
 }
 
 /// An armed timer.
@@ -274,6 +277,32 @@ pub struct PendingInvoke {
     pub task: TaskId,
 }
 
+/// A partner failure of an invoke (ODE's ACTIVITYGUARD failure record), kept from the first
+/// failure until the activity completes, faults or is terminated.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ActivityFailure {
+    /// The failed activity.
+    pub activity: ActivityId,
+    /// Why the last attempt failed.
+    pub reason: String,
+    /// Attempts made after the first one (automatic and operator retries).
+    pub retries: u32,
+    /// When the last attempt failed.
+    pub at: Millis,
+    /// Waiting for an operator's `recoverActivity` (else a retry is scheduled or in flight).
+    pub awaiting_recovery: bool,
+}
+
+/// An input that arrived while the instance was suspended, processed on resume.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Deferred {
+    /// The input.
+    pub input: Input,
+    /// Subscriptions a deferred message consumes (its receive's, or every branch of its pick),
+    /// kept out of `subscriptions` so the router does not give them a second message.
+    pub parked: Vec<(u32, Subscription)>,
+}
+
 /// An instance: everything needed to resume it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Instance {
@@ -303,6 +332,12 @@ pub struct Instance {
     pub root: TaskId,
     /// Whether a createInstance activity consumed the first message yet.
     pub started: bool,
+    /// Partner failures of invoke tasks being retried or waiting for recovery, by task.
+    #[serde(default)]
+    pub failures: BTreeMap<TaskId, ActivityFailure>,
+    /// Inputs received while suspended, in arrival order.
+    #[serde(default)]
+    pub deferred: Vec<Deferred>,
 }
 
 impl Instance {
@@ -310,5 +345,39 @@ impl Instance {
     pub fn fresh(&mut self) -> u32 {
         self.next_id += 1;
         self.next_id
+    }
+
+    /// Since when an activity waits for an operator's recovery (ODE shows the instance as
+    /// "error" with `dt-error-since`); None when none does.
+    pub fn error_since(&self) -> Option<Millis> {
+        self.failures
+            .values()
+            .filter(|f| f.awaiting_recovery)
+            .map(|f| f.at)
+            .min()
+    }
+}
+
+/// Why stored instance state could not be written or read.
+#[derive(Debug, thiserror::Error)]
+pub enum StateCodecError {
+    /// Writing failed.
+    #[error("instance state not serializable: {0}")]
+    Encode(#[from] rmp_serde::encode::Error),
+    /// Reading failed (corrupt, or written by an incompatible version).
+    #[error("stored instance state unreadable: {0}")]
+    Decode(#[from] rmp_serde::decode::Error),
+}
+
+impl Instance {
+    /// The stored form (MessagePack with field names, so fields added later with
+    /// `#[serde(default)]` still read older states).
+    pub fn to_bytes(&self) -> Result<Vec<u8>, StateCodecError> {
+        Ok(rmp_serde::to_vec_named(self)?)
+    }
+
+    /// Reads [`Instance::to_bytes`]' form.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, StateCodecError> {
+        Ok(rmp_serde::from_slice(bytes)?)
     }
 }

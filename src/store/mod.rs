@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 #[cfg(test)]
 pub(crate) mod contract;
 pub mod open;
+pub mod postgres;
 pub mod sqlite;
 
 /// A boxed, sendable future (the trait is object-safe).

@@ -77,12 +77,7 @@ pub async fn open(
     let opts = options(db, migrate)?;
     Ok(match backend(db.url.as_deref(), data_dir)? {
         Backend::Sqlite(path) => super::sqlite::open(&path, &opts).await?,
-        Backend::Postgres(url) => {
-            return Err(StoreError::Url {
-                url: redacted(&url),
-                reason: "PostgreSQL support lands with the postgres backend".into(),
-            });
-        }
+        Backend::Postgres(url) => super::postgres::open(&url, &opts).await?,
     })
 }
 

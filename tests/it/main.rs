@@ -10,3 +10,4 @@ mod samples_run;
 mod soap;
 mod support;
 mod upload;
+mod versioning;

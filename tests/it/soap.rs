@@ -45,6 +45,7 @@ fn bpel() -> String {
 struct Server {
     running: Running,
     _dir: tempfile::TempDir,
+    _data: tempfile::TempDir,
     addr: SocketAddr,
 }
 
@@ -57,7 +58,9 @@ async fn start() -> Server {
     std::fs::write(pkg.join("deploy.xml"), MAIN_DEPLOY).expect("deploy.xml");
     let mut config = Config::default();
     config.server.http_port = 0;
+    let data = tempfile::tempdir().expect("temp dir");
     config.server.deploy_dir = dir.path().to_path_buf();
+    config.server.data_dir = data.path().to_path_buf();
     config.server.scan_interval_ms = 50;
     config.limits.max_body_bytes = MAX_BODY;
     let running = server::start(config, Arc::new(BpelCompiler))
@@ -79,6 +82,7 @@ async fn start() -> Server {
     Server {
         running,
         _dir: dir,
+        _data: data,
         addr,
     }
 }

@@ -148,10 +148,12 @@ pub(crate) fn write_good_package(root: &Path, name: &str, svc: &str) {
     std::fs::rename(root.join(tmp), root.join(name)).unwrap();
 }
 
-/// A server on loopback port 0 over a temp deploy dir, using [`FakeCompiler`].
+/// A server on loopback port 0 over a temp deploy dir and a temp data dir, using
+/// [`FakeCompiler`].
 pub(crate) struct TestServer {
     pub(crate) running: Running,
     pub(crate) deploy_dir: tempfile::TempDir,
+    pub(crate) data_dir: tempfile::TempDir,
     pub(crate) addr: SocketAddr,
 }
 
@@ -162,9 +164,19 @@ impl TestServer {
 
     pub(crate) async fn start_with(tweak: impl FnOnce(&mut Config)) -> Self {
         let deploy_dir = tempfile::tempdir().unwrap();
+        let data_dir = tempfile::tempdir().unwrap();
+        Self::start_in(deploy_dir, data_dir, tweak).await
+    }
+
+    async fn start_in(
+        deploy_dir: tempfile::TempDir,
+        data_dir: tempfile::TempDir,
+        tweak: impl FnOnce(&mut Config),
+    ) -> Self {
         let mut config = Config::default();
         config.server.http_port = 0;
         config.server.deploy_dir = deploy_dir.path().to_path_buf();
+        config.server.data_dir = data_dir.path().to_path_buf();
         config.server.scan_interval_ms = 50;
         tweak(&mut config);
         let running = server::start(config, Arc::new(FakeCompiler)).await.unwrap();
@@ -172,8 +184,26 @@ impl TestServer {
         TestServer {
             running,
             deploy_dir,
+            data_dir,
             addr,
         }
+    }
+
+    /// Stops the server and starts a new one on the same deploy and data dirs.
+    pub(crate) async fn restart(self) -> Self {
+        self.restart_after(|_| {}).await
+    }
+
+    /// [`restart`](Self::restart), calling `between` with the deploy dir while it is stopped.
+    pub(crate) async fn restart_after(self, between: impl FnOnce(&Path)) -> Self {
+        self.running.shutdown().await.unwrap();
+        between(self.deploy_dir.path());
+        Self::start_in(self.deploy_dir, self.data_dir, |_| {}).await
+    }
+
+    /// The version store's directory.
+    pub(crate) fn versions_dir(&self) -> PathBuf {
+        self.data_dir.path().join(server::VERSIONS_DIR)
     }
 
     pub(crate) fn dir(&self) -> &Path {

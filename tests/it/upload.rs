@@ -1,5 +1,5 @@
-//! Zip upload (`POST /management/packages`), undeploy, and the `bpelgate deploy|undeploy|processes`
-//! client against a server started in-process.
+//! Zip upload (`POST /management/packages`), undeploy, and the
+//! `bpelgate deploy|undeploy|processes|retire|activate` client against a server started in-process.
 
 use std::io::{Cursor, Write};
 use std::path::Path;
@@ -110,12 +110,26 @@ async fn name_parameter_and_redeploy_with_a_new_version() {
     let v1 = first["processes"][0]["version"].as_u64().unwrap();
     assert!(s.dir().join("Renamed/deploy.xml").is_file());
 
+    // The same content again is the same version (WSO2 compares the archive's checksum).
+    let same = c
+        .deploy_zip(zipped(src.path(), "Up"), Some("Renamed"))
+        .await
+        .unwrap();
+    assert_eq!(same["processes"], first["processes"], "{same}");
+
+    std::fs::write(src.path().join("Up/notes.txt"), "changed").unwrap();
     let second = c
         .deploy_zip(zipped(src.path(), "Up"), Some("Renamed"))
         .await
         .unwrap();
     let v2 = second["processes"][0]["version"].as_u64().unwrap();
-    assert!(v2 > v1, "a redeploy makes a new version: {v1} then {v2}");
+    assert!(
+        v2 > v1,
+        "a changed package makes a new version: {v1} then {v2}"
+    );
+    assert_eq!(second["processes"][0]["state"], "active", "{second}");
+    assert_eq!(second["processes"][1]["version"], v1, "{second}");
+    assert_eq!(second["processes"][1]["state"], "retired", "{second}");
     assert_eq!(listing(s.dir()), vec!["Renamed".to_string()]);
 }
 
@@ -279,6 +293,23 @@ async fn cli_deploy_processes_undeploy() {
     assert!(out.starts_with("PID"), "{out}");
     assert!(out.contains("{urn:p}Cli-"), "{out}");
     assert!(out.contains("Cli2"), "{out}");
+
+    let pid = format!(
+        "{{urn:p}}Cli-{}",
+        s.running.registry().package("Cli").unwrap().processes[0].version
+    );
+    let (code, out, err) = cli(args(&["retire", &pid])).await;
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(out.trim(), format!("{pid}  retired  Cli"));
+    let (code, out, err) = cli(args(&["activate", "{urn:p}Cli"])).await;
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(out.trim(), format!("{pid}  active  Cli"));
+    let (code, _, err) = cli(args(&["retire", "{urn:p}Nope"])).await;
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("no process or process version '{urn:p}Nope'"),
+        "{err}"
+    );
 
     let (code, out, _) = cli(args(&["undeploy", "Cli"])).await;
     assert_eq!(code, 0);

@@ -4,6 +4,10 @@
 //! reads use a small pool of connections on tokio's blocking threads (see `read`). The database
 //! runs in WAL mode, so readers never wait for the writer and a commit is one append (plus an
 //! fsync under `synchronous=FULL`) whatever the group's size.
+//!
+//! Every write joins a group: steps, id reservations, job failures, instance deletions and
+//! heartbeats alike, so a group that fails (one bad write) fails all of them, none applied.
+//! Migrations run alone in their own transaction.
 
 mod read;
 mod schema;

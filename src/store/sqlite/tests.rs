@@ -362,48 +362,51 @@ async fn schema_has_the_shared_names() {
     }
 }
 
-/// Throughput of single-instance-row commits with 64 concurrent submitters. Prints only:
+/// Throughput of single-instance-row commits with concurrent submitters. Prints only:
 /// `cargo test --release --lib store::sqlite::tests::commit_throughput -- --ignored --nocapture`
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "measurement, prints commits/s"]
 async fn commit_throughput() {
-    const SUBMITTERS: i64 = 64;
-    const PER_SUBMITTER: i64 = 2_000;
-    for full in [true, false] {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let opts = OpenOptions {
-            sqlite_full_sync: full,
-            ..OpenOptions::default()
-        };
-        let s = fresh(&dir, &opts).await;
-        let started = std::time::Instant::now();
-        let tasks: Vec<_> = (0..SUBMITTERS)
-            .map(|t| {
-                let s = Arc::clone(&s);
-                tokio::spawn(async move {
-                    for n in 0..PER_SUBMITTER {
-                        let id = t * PER_SUBMITTER + n + 1;
-                        let rec = InstanceRecord {
-                            status: InstanceStatus::Completed,
-                            state: None,
-                            ..instance(id, 1)
-                        };
-                        s.commit(step(|w| w.instance = Some(rec)))
-                            .await
-                            .expect("commit");
-                    }
+    const TOTAL: i64 = 64_000;
+    for submitters in [16, 64] {
+        for full in [true, false] {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let opts = OpenOptions {
+                sqlite_full_sync: full,
+                ..OpenOptions::default()
+            };
+            let s = fresh(&dir, &opts).await;
+            // Ids as the engine hands them out: from one increasing sequence.
+            let ids = Arc::new(std::sync::atomic::AtomicI64::new(1));
+            let started = std::time::Instant::now();
+            let tasks: Vec<_> = (0..submitters)
+                .map(|_| {
+                    let s = Arc::clone(&s);
+                    let ids = Arc::clone(&ids);
+                    tokio::spawn(async move {
+                        for _ in 0..TOTAL / submitters {
+                            let id = ids.fetch_add(1, Ordering::Relaxed);
+                            let rec = InstanceRecord {
+                                status: InstanceStatus::Completed,
+                                state: None,
+                                ..instance(id, 1)
+                            };
+                            s.commit(step(|w| w.instance = Some(rec)))
+                                .await
+                                .expect("commit");
+                        }
+                    })
                 })
-            })
-            .collect();
-        for t in tasks {
-            t.await.expect("join");
+                .collect();
+            for t in tasks {
+                t.await.expect("join");
+            }
+            let secs = started.elapsed().as_secs_f64();
+            println!(
+                "{submitters} submitters, synchronous={}: {TOTAL} commits in {secs:.2}s = {:.0}/s",
+                if full { "FULL" } else { "NORMAL" },
+                TOTAL as f64 / secs
+            );
         }
-        let secs = started.elapsed().as_secs_f64();
-        let total = SUBMITTERS * PER_SUBMITTER;
-        println!(
-            "synchronous={}: {total} commits in {secs:.2}s = {:.0} commits/s",
-            if full { "FULL" } else { "NORMAL" },
-            total as f64 / secs
-        );
     }
 }

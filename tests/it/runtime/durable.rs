@@ -31,11 +31,87 @@ const PING: &str = r#"<receive partnerLink="client" operation="ping" variable="r
   <correlations><correlation set="cs"/></correlations></receive>"#;
 const REPLY: &str = r#"<reply partnerLink="client" operation="run" variable="resp"/>"#;
 
-async fn sqlite(dir: &Path) -> SharedStore {
-    bpelgate::store::sqlite::open(&dir.join("bpelgate.db"), &OpenOptions::default())
-        .await
-        .expect("open sqlite")
+/// Which backend a test runs on.
+#[derive(Clone, Copy, Debug)]
+enum Db {
+    Sqlite,
+    Postgres,
 }
+
+/// Opens the test's database: a file under `dir`, or a PostgreSQL schema named after `dir`
+/// (created on first use, so a "restart" reopens the same one). `None`: PostgreSQL is not
+/// reachable and the test is skipped, saying so (BPELGATE_REQUIRE_PG=1 makes it fail).
+async fn open(db: Db, dir: &Path) -> Option<SharedStore> {
+    match db {
+        Db::Sqlite => Some(
+            bpelgate::store::sqlite::open(&dir.join("bpelgate.db"), &OpenOptions::default())
+                .await
+                .expect("open sqlite"),
+        ),
+        Db::Postgres => {
+            let base = std::env::var("BPELGATE_TEST_PG_URL")
+                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+            let schema = format!(
+                "bpelgate_it_{}",
+                dir.file_name()
+                    .and_then(|n| n.to_str())
+                    .unwrap_or("x")
+                    .to_ascii_lowercase()
+                    .replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+            );
+            let created = async {
+                let (client, conn) = tokio_postgres::connect(&base, tokio_postgres::NoTls).await?;
+                tokio::spawn(conn);
+                client
+                    .batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
+                    .await
+            }
+            .await;
+            if let Err(e) = created {
+                if std::env::var("BPELGATE_REQUIRE_PG").as_deref() == Ok("1") {
+                    panic!("PostgreSQL unreachable at {base}: {e} (BPELGATE_REQUIRE_PG=1)");
+                }
+                eprintln!("SKIPPED: PostgreSQL unreachable at {base}: {e}");
+                return None;
+            }
+            let sep = if base.contains('?') { '&' } else { '?' };
+            let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
+            Some(
+                bpelgate::store::postgres::open(&url, &OpenOptions::default())
+                    .await
+                    .expect("open postgres"),
+            )
+        }
+    }
+}
+
+/// Runs each scenario on SQLite and on PostgreSQL.
+macro_rules! on_both {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test]
+            async fn $name() {
+                super::$name(super::Db::Sqlite).await;
+            })*
+        }
+        mod postgres {
+            $(#[tokio::test]
+            async fn $name() {
+                super::$name(super::Db::Postgres).await;
+            })*
+        }
+    };
+}
+
+on_both!(
+    a_waiting_instance_continues_after_a_restart,
+    a_timer_due_while_the_server_was_down_fires_at_start_up,
+    a_parked_one_way_message_survives_a_restart,
+    idle_instances_are_dehydrated_and_reloaded,
+    stored_events_carry_their_step,
+    an_invoke_interrupted_by_a_crash_is_sent_again,
+    a_database_outage_answers_unavailable_and_loses_nothing,
+);
 
 /// Deploys `bpel` (package dir under `dir`, written once) with `store` into a fresh registry
 /// and router: calling it twice on one dir is a restart.
@@ -89,8 +165,7 @@ async fn statuses(store: &dyn Store) -> Vec<InstanceStatus> {
         .collect()
 }
 
-#[tokio::test]
-async fn a_waiting_instance_continues_after_a_restart() {
+async fn a_waiting_instance_continues_after_a_restart(db: Db) {
     let dir = tempfile::tempdir().expect("temp dir");
     let bpel = process(
         "",
@@ -100,7 +175,12 @@ async fn a_waiting_instance_continues_after_a_restart() {
         ),
     );
     {
-        let store = sqlite(dir.path()).await;
+        let store = {
+            let Some(s) = open(db, dir.path()).await else {
+                return;
+            };
+            s
+        };
         let e = start_engine(dir.path(), &bpel, with_store(&store));
         e.router.recover().await.expect("recover");
         assert!(matches!(
@@ -111,7 +191,12 @@ async fn a_waiting_instance_continues_after_a_restart() {
         e.router.stop();
     }
     // A new store handle and router on the same file: nothing is in memory any more.
-    let store = sqlite(dir.path()).await;
+    let store = {
+        let Some(s) = open(db, dir.path()).await else {
+            return;
+        };
+        s
+    };
     let e = start_engine(dir.path(), &bpel, with_store(&store));
     let report = e.router.recover().await.expect("recover");
     assert_eq!(report.instances, 1);
@@ -140,8 +225,7 @@ async fn a_waiting_instance_continues_after_a_restart() {
     );
 }
 
-#[tokio::test]
-async fn a_timer_due_while_the_server_was_down_fires_at_start_up() {
+async fn a_timer_due_while_the_server_was_down_fires_at_start_up(db: Db) {
     let dir = tempfile::tempdir().expect("temp dir");
     let bpel = process(
         "",
@@ -151,14 +235,24 @@ async fn a_timer_due_while_the_server_was_down_fires_at_start_up() {
         ),
     );
     {
-        let store = sqlite(dir.path()).await;
+        let store = {
+            let Some(s) = open(db, dir.path()).await else {
+                return;
+            };
+            s
+        };
         let e = start_engine(dir.path(), &bpel, with_store(&store));
         e.send("TestService", "start", &req("", "K2")).await;
         // Stopped before the timer fires: only the job row remembers it.
         e.router.stop();
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let store = sqlite(dir.path()).await;
+    let store = {
+        let Some(s) = open(db, dir.path()).await else {
+            return;
+        };
+        s
+    };
     let e = start_engine(
         dir.path(),
         &bpel,
@@ -175,8 +269,7 @@ async fn a_timer_due_while_the_server_was_down_fires_at_start_up() {
     );
 }
 
-#[tokio::test]
-async fn a_parked_one_way_message_survives_a_restart() {
+async fn a_parked_one_way_message_survives_a_restart(db: Db) {
     let dir = tempfile::tempdir().expect("temp dir");
     let bpel = process(
         "",
@@ -186,7 +279,12 @@ async fn a_parked_one_way_message_survives_a_restart() {
         ),
     );
     {
-        let store = sqlite(dir.path()).await;
+        let store = {
+            let Some(s) = open(db, dir.path()).await else {
+                return;
+            };
+            s
+        };
         let e = start_engine(dir.path(), &bpel, with_store(&store));
         e.send("TestService", "start", &req("", "K3")).await;
         // The instance is in its wait: the ping is kept, and accepted only once stored.
@@ -197,7 +295,12 @@ async fn a_parked_one_way_message_survives_a_restart() {
         assert_eq!(store.parked_messages().await.expect("parked").len(), 1);
         e.router.stop();
     }
-    let store = sqlite(dir.path()).await;
+    let store = {
+        let Some(s) = open(db, dir.path()).await else {
+            return;
+        };
+        s
+    };
     let e = start_engine(dir.path(), &bpel, with_store(&store));
     let report = e.router.recover().await.expect("recover");
     assert_eq!(report.messages, 1);
@@ -209,8 +312,7 @@ async fn a_parked_one_way_message_survives_a_restart() {
     assert!(store.parked_messages().await.expect("parked").is_empty());
 }
 
-#[tokio::test]
-async fn idle_instances_are_dehydrated_and_reloaded() {
+async fn idle_instances_are_dehydrated_and_reloaded(db: Db) {
     let dir = tempfile::tempdir().expect("temp dir");
     let bpel = process(
         "",
@@ -219,7 +321,12 @@ async fn idle_instances_are_dehydrated_and_reloaded() {
             set_out("concat('back ', $req.in)")
         ),
     );
-    let store = sqlite(dir.path()).await;
+    let store = {
+        let Some(s) = open(db, dir.path()).await else {
+            return;
+        };
+        s
+    };
     let e = start_engine(
         dir.path(),
         &bpel,
@@ -243,14 +350,18 @@ async fn idle_instances_are_dehydrated_and_reloaded() {
     assert_eq!(e.router.hydrated_count(), 0);
 }
 
-#[tokio::test]
-async fn stored_events_carry_their_step() {
+async fn stored_events_carry_their_step(db: Db) {
     let dir = tempfile::tempdir().expect("temp dir");
     let bpel = process(
         "",
         &format!("<sequence>{START}{RUN}{}{REPLY}</sequence>", set_out("'e'")),
     );
-    let store = sqlite(dir.path()).await;
+    let store = {
+        let Some(s) = open(db, dir.path()).await else {
+            return;
+        };
+        s
+    };
     let e = start_engine(
         dir.path(),
         &bpel,
@@ -310,8 +421,7 @@ impl PartnerTransport for Partner {
     }
 }
 
-#[tokio::test]
-async fn an_invoke_interrupted_by_a_crash_is_sent_again() {
+async fn an_invoke_interrupted_by_a_crash_is_sent_again(db: Db) {
     let dir = tempfile::tempdir().expect("temp dir");
     let bpel = process(
         "",
@@ -326,7 +436,12 @@ async fn an_invoke_interrupted_by_a_crash_is_sent_again() {
         calls: AtomicUsize::new(0),
     });
     {
-        let store = sqlite(dir.path()).await;
+        let store = {
+            let Some(s) = open(db, dir.path()).await else {
+                return;
+            };
+            s
+        };
         let e = start_engine(dir.path(), &bpel, with_store(&store));
         e.router.set_transport(first.clone());
         e.send("TestService", "start", &req("hello", "K4")).await;
@@ -338,7 +453,12 @@ async fn an_invoke_interrupted_by_a_crash_is_sent_again() {
         answer: true,
         calls: AtomicUsize::new(0),
     });
-    let store = sqlite(dir.path()).await;
+    let store = {
+        let Some(s) = open(db, dir.path()).await else {
+            return;
+        };
+        s
+    };
     let e = start_engine(dir.path(), &bpel, with_store(&store));
     e.router.set_transport(second.clone());
     e.router.recover().await.expect("recover");
@@ -440,8 +560,7 @@ impl Store for Flaky {
 
 type BoxFut<'a, T> = bpelgate::store::BoxFuture<'a, T>;
 
-#[tokio::test]
-async fn a_database_outage_answers_unavailable_and_loses_nothing() {
+async fn a_database_outage_answers_unavailable_and_loses_nothing(db: Db) {
     let dir = tempfile::tempdir().expect("temp dir");
     let bpel = process(
         "",
@@ -451,7 +570,12 @@ async fn a_database_outage_answers_unavailable_and_loses_nothing() {
         ),
     );
     let flaky = Arc::new(Flaky {
-        inner: sqlite(dir.path()).await,
+        inner: {
+            let Some(s) = open(db, dir.path()).await else {
+                return;
+            };
+            s
+        },
         down: AtomicBool::new(false),
     });
     let store: SharedStore = flaky.clone();

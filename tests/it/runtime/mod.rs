@@ -8,6 +8,7 @@ mod correlation;
 mod durable;
 mod events;
 mod events_handlers;
+mod failure;
 mod faults;
 mod flow;
 pub(crate) mod kit;

@@ -27,17 +27,19 @@ fn ctx(bpel: &str) -> (ProcessCtx, tempfile::TempDir) {
         properties: Vec::new(),
         endpoints: BTreeMap::new(),
         stylesheets: Box::new(PackageStylesheets::new(None)),
+        failure_handling: BTreeMap::new(),
     };
     (ctx, dir)
 }
 
 fn roundtrip(inst: &Instance) -> Instance {
-    let json = serde_json::to_string(inst).expect("instance serializes");
-    serde_json::from_str(&json).expect("instance deserializes")
+    // The store's form.
+    let bytes = inst.to_bytes().expect("instance serializes");
+    Instance::from_bytes(&bytes).expect("instance deserializes")
 }
 
 /// Sends `messages` (operation, Req input, key) in order to a fresh instance, restoring the
-/// instance from JSON before every step when `persist` is set; returns the replies' text.
+/// instance from its stored form before every step when `persist` is set; returns the replies' text.
 fn run(ctx: &ProcessCtx, messages: &[(&str, &str, &str)], persist: bool) -> (Vec<String>, Status) {
     let mut inst = new_instance(1);
     let mut replies = Vec::new();
