@@ -7,7 +7,8 @@
 # request and the top functions (inclusive) of that window.
 #
 # Environment: BENCH_REQUESTS (default 2000), BENCH_WARM (default 300), BENCH_CONNECTIONS
-# (default 4), BENCH_NO_BUILD, BENCH_KEEP, CARGO_TARGET_DIR; the callgrind output is left in
+# (default 4), BENCH_DB (one mode of run.sh: memory, sqlite or postgres; default memory),
+# BENCH_NO_BUILD, BENCH_KEEP, CARGO_TARGET_DIR; the callgrind output is left in
 # BENCH_OUT (default /tmp/bpelgate-callgrind.out).
 set -euo pipefail
 
@@ -20,6 +21,9 @@ rm -f "$out" "$out".*
 BENCH_SERVER_CMD="valgrind --tool=callgrind --callgrind-out-file=$out --dump-instr=no"
 # shellcheck source=common.sh
 source "$root/benches/common.sh"
+bench_mode "${BENCH_DB:-memory}"
+start_server "$package" OrderAckService "$store"
+check_order_ack
 
 "$load" --url "$url" --body "$request" --action "$action" --connections "$connections" \
   --requests "$warm" --expect-body accepted --summary >/dev/null

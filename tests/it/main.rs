@@ -1,6 +1,7 @@
 //! Integration tests: one binary, hermetic (temp dirs, loopback port 0, a fake compiler).
 
 mod config;
+mod crash;
 mod deploy;
 mod mgmt;
 mod runtime;
