@@ -40,9 +40,9 @@ fn key(i: usize) -> String {
 
 /// How long the partner takes to answer `work` for a key: 0.5–1.5 s, spread over the keys.
 fn work_delay(key: &str) -> Duration {
-    let h = key
-        .bytes()
-        .fold(0x811c_9dc5_u32, |h, b| (h ^ b as u32).wrapping_mul(0x0100_0193));
+    let h = key.bytes().fold(0x811c_9dc5_u32, |h, b| {
+        (h ^ b as u32).wrapping_mul(0x0100_0193)
+    });
     Duration::from_millis(500 + u64::from(h % 1000))
 }
 
@@ -463,7 +463,10 @@ async fn crash_and_recover(label: &str, database_url: Option<String>) {
         "[{label}] the kill did not hit instances both inside the partner call ({in_flight}) \
          and past it ({answered} answered)"
     );
-    assert!(partner.log().done.is_empty(), "[{label}] done before continue");
+    assert!(
+        partner.log().done.is_empty(),
+        "[{label}] done before continue"
+    );
 
     // 3. Restart on the same data; then resume every instance.
     let t_restart = Instant::now();
