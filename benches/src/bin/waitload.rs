@@ -25,7 +25,10 @@ use tokio::net::TcpStream;
 const NS: &str = "http://bpelgate.example/bench/waiting";
 
 #[derive(Parser, Debug)]
-#[command(name = "waitload", about = "Creates many waiting instances, then pokes random ones")]
+#[command(
+    name = "waitload",
+    about = "Creates many waiting instances, then pokes random ones"
+)]
 struct Args {
     /// The Waiting service URL (http only), e.g. http://127.0.0.1:9763/services/WaitingService.
     #[arg(long)]
