@@ -431,7 +431,16 @@ fn status_counts(rows: &[(i64, String)]) -> HashMap<String, usize> {
 }
 
 /// The whole scenario against one store (`database_url` `None`: SQLite in the data dir).
+///
+/// With BPELGATE_CRASH_TEST_NO_KILL=1 the same run goes without the kill and the restart, as
+/// a control: then no partner call may arrive twice.
 async fn crash_and_recover(label: &str, database_url: Option<String>) {
+    let control = std::env::var("BPELGATE_CRASH_TEST_NO_KILL").as_deref() == Ok("1");
+    let label = if control {
+        format!("{label}, no kill")
+    } else {
+        label.to_string()
+    };
     let partner = Arc::new(Partner::default());
     let partner_addr = start_partner(partner.clone()).await;
     let work = Work::new(partner_addr, database_url);
@@ -456,7 +465,12 @@ async fn crash_and_recover(label: &str, database_url: Option<String>) {
         let log = partner.log();
         (log.work_in_flight, log.work_answered, log.work.len())
     };
-    server.kill();
+    let survivor = if control {
+        Some(server)
+    } else {
+        server.kill();
+        None
+    };
     let t_kill = t_begin.elapsed();
     assert!(
         in_flight > 0 && answered > 0,
@@ -470,7 +484,10 @@ async fn crash_and_recover(label: &str, database_url: Option<String>) {
 
     // 3. Restart on the same data; then resume every instance.
     let t_restart = Instant::now();
-    let server = work.start().await;
+    let server = match survivor {
+        Some(s) => s,
+        None => work.start().await,
+    };
     let ready_after = t_restart.elapsed();
     let failed = send_all(server.addr, "continue", None, true).await;
     assert!(
@@ -514,11 +531,11 @@ async fn crash_and_recover(label: &str, database_url: Option<String>) {
     let work_dups: usize = log.work.values().map(|n| n - 1).sum();
     let counts = status_counts(&rows);
     let summary = format!(
-        "[{label}] {INSTANCES} instances started in {:.1} s; at the kill ({:.1} s in) {called} had called the \
+        "[{label}] {INSTANCES} instances started in {:.1} s; at the kill point ({:.1} s in) {called} had called the \
          partner, {in_flight} calls in flight, {answered} answered; restart ready after \
-         {:.2} s; all done {:.1} s after start. Duplicates after the restart: {work_dups} \
-         work call(s), {done_dups} done message(s) (at-least-once to partners). Instances by \
-         status: {counts:?}",
+         {:.2} s; all done {:.1} s after start. Duplicates: {work_dups} work call(s) \
+         (at-least-once: calls cut off by the kill are sent again), {done_dups} done \
+         message(s) (every done is sent after the restart). Instances by status: {counts:?}",
         started_in.as_secs_f64(),
         t_kill.as_secs_f64(),
         ready_after.as_secs_f64(),
@@ -555,6 +572,12 @@ async fn crash_and_recover(label: &str, database_url: Option<String>) {
         "{summary}\nevery instance must end completed\n{}",
         work.log_tail()
     );
+    if control {
+        assert!(
+            work_dups == 0 && done_dups == 0,
+            "{summary}\nwithout a crash, no partner call may be sent twice"
+        );
+    }
     drop(server);
 }
 
