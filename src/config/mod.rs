@@ -158,7 +158,7 @@ impl Default for DehydrationSection {
     fn default() -> Self {
         DehydrationSection {
             max_age_ms: 1_200_000,
-            max_count: 10_000,
+            max_count: 1_000,
         }
     }
 }

@@ -1,7 +1,7 @@
 //! The subscription index: which instance waits for which (partner link, operation,
 //! correlation values).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 
 use bpelgate_wsdl::{Element, QName};
 
@@ -67,49 +67,94 @@ struct WaitList {
     uncorrelated: Vec<Entry>,
     /// By the first correlation set's values.
     keyed: HashMap<(CorrelationSetId, Values), Vec<Entry>>,
+    /// How many `keyed` entries each correlation set heads: the sets a message is matched
+    /// on, without scanning every waiting instance.
+    sets: BTreeMap<CorrelationSetId, usize>,
 }
+
+/// Where one of an instance's entries sits, so removing it touches only that bucket.
+type Place = (WaitKey, Option<(CorrelationSetId, Values)>);
 
 /// Open subscriptions of a process version's instances.
 #[derive(Default)]
 pub(crate) struct Index {
     waits: HashMap<WaitKey, WaitList>,
-    by_instance: HashMap<i64, BTreeSet<WaitKey>>,
+    by_instance: HashMap<i64, Vec<Place>>,
+}
+
+impl WaitList {
+    fn take_keyed(&mut self, head: &(CorrelationSetId, Values), pos: usize) -> Option<Entry> {
+        let entries = self.keyed.get_mut(head)?;
+        if pos >= entries.len() {
+            return None;
+        }
+        let e = entries.remove(pos);
+        if entries.is_empty() {
+            self.keyed.remove(head);
+        }
+        if let Some(n) = self.sets.get_mut(&head.0) {
+            *n -= 1;
+            if *n == 0 {
+                self.sets.remove(&head.0);
+            }
+        }
+        Some(e)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.uncorrelated.is_empty() && self.keyed.is_empty()
+    }
 }
 
 impl Index {
     pub(crate) fn remove_instance(&mut self, instance: i64) {
-        let Some(keys) = self.by_instance.remove(&instance) else {
+        let Some(places) = self.by_instance.remove(&instance) else {
             return;
         };
-        for k in keys {
-            if let Some(list) = self.waits.get_mut(&k) {
-                list.uncorrelated.retain(|e| e.instance != instance);
-                list.keyed.retain(|_, v| {
-                    v.retain(|e| e.instance != instance);
-                    !v.is_empty()
-                });
-                if list.uncorrelated.is_empty() && list.keyed.is_empty() {
-                    self.waits.remove(&k);
+        for (key, head) in places {
+            let Some(list) = self.waits.get_mut(&key) else {
+                continue;
+            };
+            match head {
+                None => list.uncorrelated.retain(|e| e.instance != instance),
+                Some(head) => {
+                    while let Some(pos) = list
+                        .keyed
+                        .get(&head)
+                        .and_then(|v| v.iter().position(|e| e.instance == instance))
+                    {
+                        if list.take_keyed(&head, pos).is_none() {
+                            break;
+                        }
+                    }
                 }
+            }
+            if list.is_empty() {
+                self.waits.remove(&key);
             }
         }
     }
 
     pub(crate) fn add_waits(&mut self, instance: i64, waits: Vec<Wait>) {
         for w in waits {
-            self.by_instance
-                .entry(instance)
-                .or_default()
-                .insert(w.key.clone());
+            let head = w.correlation.first().cloned();
+            let places = self.by_instance.entry(instance).or_default();
+            let place = (w.key.clone(), head.clone());
+            if !places.contains(&place) {
+                places.push(place);
+            }
             let list = self.waits.entry(w.key).or_default();
             let entry = Entry {
                 instance,
                 sub: w.sub,
                 correlation: w.correlation,
             };
-            match entry.correlation.first().cloned() {
+            match head {
                 None => list.uncorrelated.push(entry),
-                Some(first) => list.keyed.entry(first).or_default().push(entry),
+                Some(head) => {
+                    *list.sets.entry(head.0).or_default() += 1;
+                    list.keyed.entry(head).or_default().push(entry);
+                }
             }
         }
     }
@@ -134,7 +179,7 @@ impl Index {
                 properties: &ctx.properties,
                 stylesheets: ctx.stylesheets.as_ref(),
             };
-            let sets: BTreeSet<CorrelationSetId> = list.keyed.keys().map(|(s, _)| *s).collect();
+            let sets: Vec<CorrelationSetId> = list.sets.keys().copied().collect();
             let mut cache: HashMap<CorrelationSetId, Option<Values>> = HashMap::new();
             let mut values_of = |set: CorrelationSetId| -> Option<Values> {
                 cache
@@ -150,7 +195,8 @@ impl Index {
                 let Some(values) = values_of(set) else {
                     continue;
                 };
-                let Some(entries) = list.keyed.get_mut(&(set, values.clone())) else {
+                let head = (set, values);
+                let Some(entries) = list.keyed.get(&head) else {
                     continue;
                 };
                 let pos = entries.iter().position(|e| {
@@ -159,12 +205,12 @@ impl Index {
                         .skip(1)
                         .all(|(s, v)| values_of(*s).as_ref() == Some(v))
                 });
-                if let Some(pos) = pos {
-                    let e = entries.remove(pos);
-                    if entries.is_empty() {
-                        list.keyed.remove(&(set, values));
+                if let Some(e) = pos.and_then(|pos| list.take_keyed(&head, pos)) {
+                    let claim = (e.instance, e.sub, e.correlation);
+                    if list.is_empty() {
+                        self.waits.remove(key);
                     }
-                    return Some((e.instance, e.sub, e.correlation));
+                    return Some(claim);
                 }
             }
         }
@@ -172,6 +218,9 @@ impl Index {
             return None;
         }
         let e = list.uncorrelated.remove(0);
+        if list.is_empty() {
+            self.waits.remove(key);
+        }
         Some((e.instance, e.sub, e.correlation))
     }
 }

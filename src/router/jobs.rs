@@ -50,11 +50,12 @@ impl Router {
             let r = router
                 .run(&d, id, Input::Alarm(alarm), Consumed { job, message: None })
                 .await;
+            let done = r.is_ok();
             if let Err(e) = r {
                 warn!(instance = id, error = ?e, "Timer step failed; the job poller retries it.");
             }
             if let Some(j) = job {
-                lock(&router.inner.in_flight).remove(&j);
+                router.release_job(j, done);
             }
         });
     }
@@ -71,6 +72,7 @@ impl Router {
         let one_way = out.one_way;
         let invoke = out.invoke;
         let result = self.call_partner(&d, out).await;
+        let mut done = false;
         if self.stopped() {
             // The job stays: the next start sends it again.
             return;
@@ -84,10 +86,15 @@ impl Router {
                     Consumed { job, message: None },
                 )
                 .await;
-            if let Err(e) = r {
-                warn!(instance = id, error = ?e, "Invoke result not committed; the job poller re-sends it.");
+            match r {
+                Ok(()) => done = true,
+                Err(e) => {
+                    warn!(instance = id, error = ?e, "Invoke result not committed; the job poller re-sends it.");
+                }
             }
         } else if let (Some(j), Some(store)) = (job, self.store()) {
+            // A failed send is rescheduled, not finished: its retry may come due soon.
+            let sent = !matches!(result, InvokeResult::Failure(_));
             let r = match result {
                 InvokeResult::Failure(reason) => self.job_failed(j, 0, reason).await,
                 _ => {
@@ -99,12 +106,25 @@ impl Router {
                         .await
                 }
             };
-            if let Err(e) = r {
-                warn!(job = j, error = %e, "Cannot record the one-way send; it may be sent again.");
+            match r {
+                Ok(()) => done = sent,
+                Err(e) => {
+                    warn!(job = j, error = %e, "Cannot record the one-way send; it may be sent again.");
+                }
             }
         }
         if let Some(j) = job {
-            lock(&self.inner.in_flight).remove(&j);
+            self.release_job(j, done);
+        }
+    }
+
+    /// A job is no longer being carried out. When it finished (its row is deleted or
+    /// rescheduled), a poll that read the job table just before may still list it: it is
+    /// remembered for a while so that poll does not run it a second time.
+    fn release_job(&self, job: i64, finished: bool) {
+        lock(&self.inner.in_flight).remove(&job);
+        if finished {
+            lock(&self.inner.finished).insert(job, self.now_ms());
         }
     }
 
@@ -270,8 +290,15 @@ impl Router {
         if !jobs.is_empty() {
             debug!(jobs = jobs.len(), "Due jobs.");
         }
+        {
+            // Jobs finished a minute ago cannot be in a read that started after them.
+            let cutoff = self.now_ms() - 60_000;
+            lock(&self.inner.finished).retain(|_, at| *at > cutoff);
+        }
         for job in jobs {
-            if !lock(&self.inner.in_flight).insert(job.id) {
+            if lock(&self.inner.finished).contains_key(&job.id)
+                || !lock(&self.inner.in_flight).insert(job.id)
+            {
                 continue;
             }
             self.dispatch(job).await;
@@ -403,54 +430,75 @@ impl Router {
         });
     }
 
-    /// Drops idle persistent instances from memory: those idle longer than the maximum age,
-    /// then the least recently used beyond the maximum count.
-    pub fn dehydrate(&self) -> usize {
-        let now = self.now_ms();
-        let max_age = self.inner.config.dehydrate_after.as_millis() as Millis;
-        let processes: Vec<Arc<Deployed>> = match self.inner.processes.read() {
-            Ok(m) => m.values().filter(|d| d.persistent).cloned().collect(),
-            Err(_) => return 0,
-        };
-        let mut hydrated: Vec<(Millis, Arc<Slot>)> = Vec::new();
+    /// Records that a persistent instance is in memory after a step (most recent last).
+    pub(super) fn note_hydrated(&self, slot: &Arc<Slot>) {
+        let seq = self.inner.touch_seq.fetch_add(1, Ordering::Relaxed) + 1;
+        slot.touched.store(seq, Ordering::Relaxed);
+        let mut lru = lock(&self.inner.lru);
+        lru.push_back((Arc::downgrade(slot), seq, self.now_ms()));
+        // Every step adds an entry; drop the ones a later step superseded now and then.
+        let bound = 4 * self.inner.config.max_hydrated + 1024;
+        if lru.len() > bound {
+            lru.retain(|(w, seq, _)| {
+                w.upgrade()
+                    .is_some_and(|s| s.touched.load(Ordering::Relaxed) == *seq)
+            });
+        }
+    }
+
+    /// Drops the least recently used instances while more than the maximum count are in
+    /// memory (right after the step that went over, so bursts never pile up).
+    pub(super) fn dehydrate_if_over(&self) -> usize {
+        let max = self.inner.config.max_hydrated as i64;
         let mut dropped = 0;
-        for d in &processes {
-            let slots: Vec<Arc<Slot>> = lock(&d.routing).instances.values().cloned().collect();
-            for slot in slots {
-                let Ok(mut cell) = slot.cell.try_lock() else {
-                    continue;
-                };
-                if cell.inst.is_none() {
-                    continue;
-                }
-                let used = slot.last_used.load(Ordering::Relaxed);
-                if now - used > max_age {
-                    cell.inst = None;
-                    dropped += 1;
-                } else {
-                    drop(cell);
-                    hydrated.push((used, slot));
-                }
-            }
-        }
-        let max = self.inner.config.max_hydrated;
-        if hydrated.len() > max {
-            hydrated.sort_by_key(|(used, _)| *used);
-            let excess = hydrated.len() - max;
-            for (_, slot) in hydrated.into_iter().take(excess) {
-                if let Ok(mut cell) = slot.cell.try_lock()
-                    && cell.inst.take().is_some()
-                {
-                    dropped += 1;
-                }
-            }
-        }
-        if dropped > 0 {
-            self.inner
-                .hydrated
-                .fetch_sub(dropped as i64, Ordering::Relaxed);
+        while self.inner.hydrated.load(Ordering::Relaxed) > max {
+            let Some(entry) = lock(&self.inner.lru).pop_front() else {
+                break;
+            };
+            dropped += usize::from(self.evict(entry));
         }
         dropped
+    }
+
+    /// Drops an instance from memory if `entry` is still its latest use and nobody is
+    /// stepping it.
+    fn evict(&self, (slot, seq, _): (std::sync::Weak<Slot>, u64, Millis)) -> bool {
+        let Some(slot) = slot.upgrade() else {
+            return false;
+        };
+        if slot.touched.load(Ordering::Relaxed) != seq {
+            return false;
+        }
+        let Ok(mut cell) = slot.cell.try_lock() else {
+            return false;
+        };
+        if cell.inst.take().is_some() {
+            self.inner.hydrated.fetch_sub(1, Ordering::Relaxed);
+            return true;
+        }
+        false
+    }
+
+    /// Drops idle persistent instances from memory: those idle longer than the maximum age,
+    /// then the least recently used beyond the maximum count. Cost: the entries dropped, not
+    /// the instances waiting.
+    pub fn dehydrate(&self) -> usize {
+        let oldest = self.now_ms() - self.inner.config.dehydrate_after.as_millis() as Millis;
+        let mut dropped = 0;
+        loop {
+            let entry = {
+                let mut lru = lock(&self.inner.lru);
+                match lru.front() {
+                    Some((_, _, at)) if *at < oldest => lru.pop_front(),
+                    _ => None,
+                }
+            };
+            let Some(entry) = entry else {
+                break;
+            };
+            dropped += usize::from(self.evict(entry));
+        }
+        dropped + self.dehydrate_if_over()
     }
 
     /// Instances from the store (every process, persisted ones only), newest first.

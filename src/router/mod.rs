@@ -144,7 +144,7 @@ impl Default for RouterConfig {
             store: None,
             node: "local".into(),
             dehydrate_after: Duration::from_secs(20 * 60),
-            max_hydrated: 10_000,
+            max_hydrated: 1_000,
             poll_interval: Duration::from_secs(1),
         }
     }
@@ -211,8 +211,14 @@ struct Inner {
     registry: Weak<Registry>,
     /// Jobs being carried out by this node (never picked twice by the poller).
     in_flight: Mutex<std::collections::HashSet<i64>>,
+    /// Jobs finished recently, with when (see `release_job`).
+    finished: Mutex<HashMap<i64, Millis>>,
     /// Hydrated persistent instances (for the dehydration bound).
     hydrated: AtomicI64,
+    /// Persistent instances in memory, least recently used first (entries superseded by a
+    /// later use of the same instance are skipped).
+    lru: Mutex<std::collections::VecDeque<(Weak<Slot>, u64, Millis)>>,
+    touch_seq: AtomicU64,
     /// Set by [`Router::stop`]: no more steps, timers or polls.
     stopped: std::sync::atomic::AtomicBool,
     config: RouterConfig,
@@ -273,7 +279,10 @@ impl Router {
                 transport: RwLock::new(None),
                 registry: Arc::downgrade(registry),
                 in_flight: Mutex::new(std::collections::HashSet::new()),
+                finished: Mutex::new(HashMap::new()),
                 hydrated: AtomicI64::new(0),
+                lru: Mutex::new(std::collections::VecDeque::new()),
+                touch_seq: AtomicU64::new(0),
                 stopped: std::sync::atomic::AtomicBool::new(false),
                 config,
             }),

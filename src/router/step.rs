@@ -21,12 +21,15 @@ use crate::store::{
 pub(super) struct Slot {
     pub(super) cell: tokio::sync::Mutex<Cell>,
     pub(super) last_used: AtomicI64,
+    /// Sequence number of the latest use (matches the newest dehydration-queue entry).
+    pub(super) touched: std::sync::atomic::AtomicU64,
     status: AtomicU8,
 }
 
 pub(super) struct Cell {
     /// `None`: dehydrated (persistent processes only).
-    pub(super) inst: Option<crate::runtime::Instance>,
+    /// Boxed: a dehydrated slot then costs a pointer, not an inline `Instance`.
+    pub(super) inst: Option<Box<crate::runtime::Instance>>,
     /// Steps committed so far.
     pub(super) step: i64,
     pub(super) created_ms: i64,
@@ -41,6 +44,7 @@ impl Slot {
                 created_ms: now,
             }),
             last_used: AtomicI64::new(now),
+            touched: std::sync::atomic::AtomicU64::new(0),
             status: AtomicU8::new(status_code(status)),
         }
     }
@@ -225,7 +229,7 @@ impl Router {
         };
         let inst = crate::runtime::Instance::from_bytes(&state)
             .map_err(|e| StoreError::Database(format!("instance {id}: {e}")))?;
-        cell.inst = Some(inst);
+        cell.inst = Some(Box::new(inst));
         cell.step = rec.step;
         cell.created_ms = rec.created_ms;
         self.inner.hydrated.fetch_add(1, Ordering::Relaxed);
@@ -291,7 +295,7 @@ impl Router {
         }
         let slot = Arc::new(Slot::new(now, inst.status));
         let mut cell = slot.cell.lock().await;
-        cell.inst = Some(inst);
+        cell.inst = Some(Box::new(inst));
         cell.created_ms = now;
         if d.persistent {
             self.inner.hydrated.fetch_add(1, Ordering::Relaxed);
@@ -407,6 +411,10 @@ impl Router {
         };
         if ended && d.persistent && cell.inst.take().is_some() {
             self.inner.hydrated.fetch_sub(1, Ordering::Relaxed);
+        }
+        if d.persistent && cell.inst.is_some() {
+            self.note_hydrated(slot);
+            self.dehydrate_if_over();
         }
         self.apply(d, id, events, replies, timers, invokes);
         Ok(follow)

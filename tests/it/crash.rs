@@ -434,8 +434,8 @@ fn status_counts(rows: &[(i64, String)]) -> HashMap<String, usize> {
 ///
 /// With BPELGATE_CRASH_TEST_NO_KILL=1 the same run goes without the kill and the restart, as
 /// a control: then no partner call may arrive twice.
-async fn crash_and_recover(label: &str, database_url: Option<String>) {
-    let control = std::env::var("BPELGATE_CRASH_TEST_NO_KILL").as_deref() == Ok("1");
+async fn crash_and_recover(label: &str, database_url: Option<String>, no_kill: bool) {
+    let control = no_kill || std::env::var("BPELGATE_CRASH_TEST_NO_KILL").as_deref() == Ok("1");
     let label = if control {
         format!("{label}, no kill")
     } else {
@@ -583,7 +583,14 @@ async fn crash_and_recover(label: &str, database_url: Option<String>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_mid_flight_then_every_instance_completes_once_on_sqlite() {
-    crash_and_recover("sqlite", None).await;
+    crash_and_recover("sqlite", None, false).await;
+}
+
+/// The control run: without a crash, no partner call may be sent twice (the job poller must
+/// not pick up a job that was just carried out).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_crash_no_partner_call_is_sent_twice() {
+    crash_and_recover("sqlite", None, true).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -591,7 +598,7 @@ async fn kill_9_mid_flight_then_every_instance_completes_once_on_postgresql() {
     let Some(schema) = pg::Schema::create().await else {
         return;
     };
-    crash_and_recover("postgresql", Some(schema.url.clone())).await;
+    crash_and_recover("postgresql", Some(schema.url.clone()), false).await;
 }
 
 /// A PostgreSQL schema of its own for one test run (created and dropped through an admin

@@ -332,15 +332,22 @@ async fn idle_instances_are_dehydrated_and_reloaded(db: Db) {
         &bpel,
         RouterConfig {
             max_hydrated: 1,
+            dehydrate_after: Duration::from_millis(50),
             ..with_store(&store)
         },
     );
     for k in ["A", "B", "C"] {
         e.send("TestService", "start", &req("", k)).await;
     }
-    assert_eq!(e.router.hydrated_count(), 3);
-    assert_eq!(e.router.dehydrate(), 2, "only the most recent one stays");
-    assert_eq!(e.router.hydrated_count(), 1);
+    // Over the bound, the least recently used go at once.
+    assert_eq!(
+        e.router.hydrated_count(),
+        1,
+        "only the most recent one stays"
+    );
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(e.router.dehydrate(), 1, "idle past the maximum age");
+    assert_eq!(e.router.hydrated_count(), 0);
     for k in ["A", "B", "C"] {
         assert_eq!(
             output(e.call("TestService", "run", &req(k, k)).await),
