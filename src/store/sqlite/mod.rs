@@ -41,6 +41,37 @@ pub struct SqliteStore {
     queue: Option<mpsc::Sender<Op>>,
     writer: Option<JoinHandle<()>>,
     readers: Arc<Readers>,
+    /// Dropping it stops the checkpointer.
+    checkpoint_stop: Option<mpsc::Sender<()>>,
+    checkpointer: Option<JoinHandle<()>>,
+}
+
+/// How often the WAL is copied back into the database file.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Copies the WAL into the database on its own connection and thread, so the writer never
+/// pays for a checkpoint inside a commit (SQLite's automatic checkpoint runs in the commit
+/// that crosses the threshold: a latency spike for every request of that group). PASSIVE
+/// never blocks the writer or the readers.
+fn spawn_checkpointer(
+    path: &Path,
+    opts: &OpenOptions,
+) -> Result<(mpsc::Sender<()>, JoinHandle<()>), StoreError> {
+    let conn = schema::open_writer(path, opts)?;
+    let (stop, stopped) = mpsc::channel::<()>();
+    let shown = path.display().to_string();
+    let handle = std::thread::Builder::new()
+        .name("bpelgate-sqlite-checkpoint".into())
+        .spawn(move || {
+            while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(CHECKPOINT_EVERY)
+            {
+                if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                    tracing::warn!(path = %shown, error = %e, "WAL checkpoint failed; retrying.");
+                }
+            }
+        })
+        .map_err(|e| StoreError::Unavailable(format!("start the sqlite checkpoint thread: {e}")))?;
+    Ok((stop, handle))
 }
 
 /// Opens the SQLite database at `path`, creating its directory and the file when missing.
@@ -74,6 +105,10 @@ fn open_blocking(path: PathBuf, opts: OpenOptions) -> Result<SqliteStore, StoreE
     } else {
         schema::check(&conn, &path)?;
     }
+    // Checkpoints run on their own thread (see `spawn_checkpointer`).
+    conn.pragma_update(None, "wal_autocheckpoint", 0)
+        .map_err(|e| classify(&path, "turn off automatic checkpoints", e))?;
+    let (checkpoint_stop, checkpointer) = spawn_checkpointer(&path, &opts)?;
     let (queue, jobs) = mpsc::channel();
     let writer = Writer::new(conn, path.clone(), opts.max_group);
     let handle = std::thread::Builder::new()
@@ -85,6 +120,8 @@ fn open_blocking(path: PathBuf, opts: OpenOptions) -> Result<SqliteStore, StoreE
         path,
         queue: Some(queue),
         writer: Some(handle),
+        checkpoint_stop: Some(checkpoint_stop),
+        checkpointer: Some(checkpointer),
     })
 }
 
@@ -161,6 +198,10 @@ impl Drop for SqliteStore {
             && handle.join().is_err()
         {
             tracing::warn!(path = %self.path.display(), "The SQLite writer thread had died.");
+        }
+        self.checkpoint_stop = None;
+        if let Some(handle) = self.checkpointer.take() {
+            let _ = handle.join();
         }
     }
 }
