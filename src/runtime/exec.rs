@@ -975,6 +975,7 @@ impl Exec<'_> {
                 needed: needed.map(u64::from),
                 done: 0,
                 early_exit: false,
+                unsuccessful: 0,
             }),
         );
         if fe.parallel {
@@ -2571,8 +2572,12 @@ impl Exec<'_> {
                     return;
                 }
                 let mut complete_now = false;
+                let counted = match fe.completion.as_ref() {
+                    Some(c) if c.successful_branches_only => r.done.saturating_sub(r.unsuccessful),
+                    _ => r.done,
+                };
                 if let Some(n) = r.needed
-                    && r.done >= n
+                    && counted >= n
                 {
                     complete_now = true;
                 } else if let Some(cond) = fe.completion.as_ref()
@@ -2665,12 +2670,30 @@ impl Exec<'_> {
             ScopePhase::FaultHandler(f, is_default) => match outcome {
                 Outcome::Faulted(f2) => self.finish(id, Outcome::Faulted(f2)),
                 _ if is_default => self.finish(id, Outcome::Faulted(f)),
-                // Handled: the scope completes but installs no compensation handler.
-                _ => self.finish(id, Outcome::Completed),
+                // Handled: the scope completes but installs no compensation handler, and it
+                // is not a successful branch of an enclosing forEach.
+                _ => {
+                    self.note_unsuccessful_branch(id);
+                    self.finish(id, Outcome::Completed)
+                }
             },
             ScopePhase::TerminationHandler => {
                 self.finish(id, Outcome::Terminated);
             }
+        }
+    }
+
+    /// A forEach branch scope ended by handling a fault: count it as unsuccessful.
+    fn note_unsuccessful_branch(&mut self, scope_task: TaskId) {
+        let Some(parent) = self.inst.tasks.get(&scope_task).and_then(|t| t.parent) else {
+            return;
+        };
+        if let Some(Task {
+            run: Run::ForEach(r),
+            ..
+        }) = self.inst.tasks.get_mut(&parent)
+        {
+            r.unsuccessful += 1;
         }
     }
 

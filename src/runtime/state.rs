@@ -174,6 +174,10 @@ pub struct ForEachRun {
     pub done: u64,
     /// The completion condition was met: remaining branches are being terminated.
     pub early_exit: bool,
+    /// Branches whose scope ended by handling a fault (not successful: they do not count
+    /// toward `successfulBranchesOnly`).
+    #[serde(default)]
+    pub unsuccessful: u64,
 }
 
 /// Phase of a scope task.

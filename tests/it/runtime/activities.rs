@@ -486,6 +486,33 @@ async fn for_each_serial_runs_branches_in_counter_order() {
 }
 
 #[tokio::test]
+async fn for_each_successful_branches_only_skips_branches_that_handled_a_fault() {
+    // Branch 1 handles its own fault: with successfulBranchesOnly it does not count, so the
+    // forEach needs branches 2 and 3 (3 arrives after a short wait) to reach 2.
+    let body = echo(&format!(
+        r#"<forEach counterName="i" parallel="yes">
+             <startCounterValue>1</startCounterValue><finalCounterValue>4</finalCounterValue>
+             <completionCondition><branches successfulBranchesOnly="yes">2</branches></completionCondition>
+             <scope>
+               <faultHandlers><catchAll><empty/></catchAll></faultHandlers>
+               <sequence>
+                 <if><condition>$i = 1</condition><throw faultName="t:branch"/></if>
+                 <if><condition>$i = 3</condition><wait><for>'PT0.2S'</for></wait></if>
+                 <if><condition>$i = 4</condition><wait><for>'PT1H'</for></wait></if>
+                 <assign><copy><from>concat($log, $i)</from><to variable="log"/></copy></assign>
+               </sequence>
+             </scope>
+           </forEach>{}"#,
+        set_out("$log")
+    ));
+    let (e, _ev, _d) = deploy_traced(&process(LOG_DECL, &body));
+    assert_eq!(
+        output(e.call("TestService", "run", &req("", "k")).await),
+        resp("23")
+    );
+}
+
+#[tokio::test]
 async fn for_each_parallel_stops_at_its_completion_condition() {
     // Branches 1 and 2 finish at once; 3..5 would wait an hour: the completion condition
     // (2 branches) ends the forEach and terminates them.
