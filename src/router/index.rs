@@ -21,8 +21,40 @@ pub(crate) struct WaitKey {
 
 type Values = Vec<String>;
 
-/// A claimed subscription: instance, subscription id, and the correlation values it matched on.
-pub(crate) type Claim = (i64, u32, Vec<(CorrelationSetId, Values)>);
+/// A claimed subscription.
+#[derive(Debug)]
+pub(crate) struct Claim {
+    pub(crate) instance: i64,
+    pub(crate) sub: u32,
+    /// The correlation values it matched on.
+    pub(crate) keys: Vec<(CorrelationSetId, Values)>,
+    /// Another subscription of the same instance matched too, through other correlation
+    /// sets: `bpel:ambiguousReceive`.
+    pub(crate) ambiguous: bool,
+}
+
+impl Claim {
+    /// The step input delivering `message` to the claimed subscription.
+    pub(crate) fn input(
+        &self,
+        message: Element,
+        mex: Option<crate::runtime::state::MexId>,
+    ) -> crate::runtime::Input {
+        if self.ambiguous {
+            crate::runtime::Input::Ambiguous {
+                subscription: self.sub,
+                message,
+                mex,
+            }
+        } else {
+            crate::runtime::Input::Message {
+                subscription: self.sub,
+                message,
+                mex,
+            }
+        }
+    }
+}
 
 struct Entry {
     instance: i64,
@@ -206,7 +238,27 @@ impl Index {
                         .all(|(s, v)| values_of(*s).as_ref() == Some(v))
                 });
                 if let Some(e) = pos.and_then(|pos| list.take_keyed(&head, pos)) {
-                    let claim = (e.instance, e.sub, e.correlation);
+                    // Another of the instance's entries on this operation, headed by another
+                    // set, whose correlation the message satisfies as well.
+                    let ambiguous = list.sets.keys().filter(|s| **s != set).any(|other| {
+                        values_of(*other).is_some_and(|v| {
+                            list.keyed.get(&(*other, v)).is_some_and(|entries| {
+                                entries.iter().any(|x| {
+                                    x.instance == e.instance
+                                        && x.correlation
+                                            .iter()
+                                            .skip(1)
+                                            .all(|(s, v)| values_of(*s).as_ref() == Some(v))
+                                })
+                            })
+                        })
+                    });
+                    let claim = Claim {
+                        instance: e.instance,
+                        sub: e.sub,
+                        keys: e.correlation,
+                        ambiguous,
+                    };
                     if list.is_empty() {
                         self.waits.remove(key);
                     }
@@ -221,7 +273,12 @@ impl Index {
         if list.is_empty() {
             self.waits.remove(key);
         }
-        Some((e.instance, e.sub, e.correlation))
+        Some(Claim {
+            instance: e.instance,
+            sub: e.sub,
+            keys: e.correlation,
+            ambiguous: false,
+        })
     }
 }
 

@@ -224,26 +224,7 @@ impl Router {
                 let mut r = lock(&d.routing);
                 super::step::claim_early(&d, &mut r)
             };
-            for (inst, sub, e) in follow {
-                let r = self
-                    .run(
-                        &d,
-                        inst,
-                        Input::Message {
-                            subscription: sub,
-                            message: e.message,
-                            mex: None,
-                        },
-                        Consumed {
-                            job: None,
-                            message: e.parked,
-                        },
-                    )
-                    .await;
-                if let Err(e) = r {
-                    warn!(instance = inst, error = ?e, "A kept message could not be delivered at start-up.");
-                }
-            }
+            self.run_follow(&d, follow).await;
             let router = self.clone();
             let timeout = self.inner.config.early_message_timeout;
             tokio::spawn(async move {

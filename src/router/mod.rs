@@ -502,19 +502,10 @@ impl Router {
                 operation: operation.to_string(),
             };
             let claimed = lock(&o.routing).index.claim(&o.ctx, &key, &message, true);
-            if let Some((inst, sub, keys)) = claimed {
-                self.correlation_event(&o, Some(inst), &key, mex, keys, true);
-                self.run(
-                    &o,
-                    inst,
-                    Input::Message {
-                        subscription: sub,
-                        message,
-                        mex,
-                    },
-                    Consumed::default(),
-                )
-                .await?;
+            if let Some(c) = claimed {
+                let input = c.input(message, mex);
+                self.correlation_event(&o, Some(c.instance), &key, mex, c.keys, true);
+                self.run(&o, c.instance, input, Consumed::default()).await?;
                 return Ok(None);
             }
         }
@@ -575,20 +566,10 @@ impl Router {
             });
             return Ok(());
         };
-        if let Some((inst, sub, keys)) = matched {
-            self.correlation_event(d, Some(inst), &key, mex, keys, true);
-            return self
-                .run(
-                    d,
-                    inst,
-                    Input::Message {
-                        subscription: sub,
-                        message,
-                        mex,
-                    },
-                    Consumed::default(),
-                )
-                .await;
+        if let Some(c) = matched {
+            let input = c.input(message, mex);
+            self.correlation_event(d, Some(c.instance), &key, mex, c.keys, true);
+            return self.run(d, c.instance, input, Consumed::default()).await;
         }
         self.create(d, key, message, mex).await
     }
@@ -646,26 +627,17 @@ impl Router {
                 .claim(&d.ctx, &k, &m, false)
                 .map(|c| (c, r.early.remove(pos)))
         };
-        if let Some(((inst, sub, _), e)) = claimed {
+        if let Some((c, e)) = claimed {
             let router = self.clone();
             let d = d.clone();
             // The sender is answered already (the message is safe); the step runs on its own.
             tokio::spawn(async move {
-                let _ = router
-                    .run(
-                        &d,
-                        inst,
-                        Input::Message {
-                            subscription: sub,
-                            message: e.message,
-                            mex: e.mex,
-                        },
-                        Consumed {
-                            job: None,
-                            message: e.parked,
-                        },
-                    )
-                    .await;
+                let consumed = Consumed {
+                    job: None,
+                    message: e.parked,
+                };
+                let input = c.input(e.message, e.mex);
+                let _ = router.run(&d, c.instance, input, consumed).await;
             });
         }
         Ok(())

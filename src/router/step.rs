@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicI64, AtomicU8, Ordering};
 use bpelgate_wsdl::{Element, QName};
 use tracing::{debug, warn};
 
-use super::index::{self, WaitKey};
+use super::index::{self, Claim, WaitKey};
 use super::{Deployed, Early, RouteError, Router, lock};
 use crate::runtime::data::Millis;
 use crate::runtime::state::{MexId, Status};
@@ -117,7 +117,7 @@ fn fault(name: &str, explanation: String) -> ReplyBody {
 
 fn input_mex(input: &Input) -> Option<MexId> {
     match input {
-        Input::Message { mex, .. } => *mex,
+        Input::Message { mex, .. } | Input::Ambiguous { mex, .. } => *mex,
         _ => None,
     }
 }
@@ -323,7 +323,7 @@ impl Router {
         consumed: Consumed,
         mex: Option<MexId>,
         new: bool,
-    ) -> Result<Vec<(i64, u32, Early)>, RouteError> {
+    ) -> Result<Vec<(Claim, Early)>, RouteError> {
         let Some(inst) = cell.inst.as_ref() else {
             return Ok(Vec::new());
         };
@@ -422,24 +422,16 @@ impl Router {
 
     /// Delivers kept messages that a step's new subscriptions matched (after the step's
     /// instance lock is released: they may be for the same instance).
-    async fn run_follow(&self, d: &Arc<Deployed>, follow: Vec<(i64, u32, Early)>) {
-        for (inst, sub, e) in follow {
-            let r = Box::pin(self.run(
-                d,
-                inst,
-                Input::Message {
-                    subscription: sub,
-                    message: e.message,
-                    mex: e.mex,
-                },
-                Consumed {
-                    job: None,
-                    message: e.parked,
-                },
-            ))
-            .await;
+    pub(super) async fn run_follow(&self, d: &Arc<Deployed>, follow: Vec<(Claim, Early)>) {
+        for (c, e) in follow {
+            let consumed = Consumed {
+                job: None,
+                message: e.parked,
+            };
+            let input = c.input(e.message, e.mex);
+            let r = Box::pin(self.run(d, c.instance, input, consumed)).await;
             if let Err(e) = r {
-                warn!(instance = inst, error = ?e, "A kept message could not be delivered now.");
+                warn!(instance = c.instance, error = ?e, "A kept message could not be delivered now.");
             }
         }
     }
@@ -633,7 +625,7 @@ impl Router {
 }
 
 /// Kept messages that the (re-)indexed subscriptions now match.
-pub(super) fn claim_early(d: &Deployed, r: &mut super::Routing) -> Vec<(i64, u32, Early)> {
+pub(super) fn claim_early(d: &Deployed, r: &mut super::Routing) -> Vec<(Claim, Early)> {
     let mut follow = Vec::new();
     if r.early.is_empty() {
         return follow;
@@ -645,7 +637,7 @@ pub(super) fn claim_early(d: &Deployed, r: &mut super::Routing) -> Vec<(i64, u32
             continue;
         }
         match r.index.claim(&d.ctx, &e.key, &e.message, false) {
-            Some((inst, sub, _)) => follow.push((inst, sub, e)),
+            Some(c) => follow.push((c, e)),
             None => r.early.push(e),
         }
     }

@@ -39,6 +39,17 @@ pub enum Input {
         /// The exchange to reply on (None for one-way operations).
         mex: Option<MexId>,
     },
+    /// A message the router found matching two or more enabled receives (or picks) of the
+    /// instance through different correlation sets: the activity of `subscription` takes the
+    /// message and throws `bpel:ambiguousReceive` (WS-BPEL 2.0 §10.4).
+    Ambiguous {
+        /// The subscription chosen to take it.
+        subscription: u32,
+        /// The message in message form.
+        message: Element,
+        /// The exchange to reply on (None for one-way operations).
+        mex: Option<MexId>,
+    },
     /// A partner answered invoke `invoke`.
     InvokeResult {
         /// The invoke id (from [`InvokeOut::invoke`]).
@@ -336,7 +347,12 @@ impl Exec<'_> {
                 subscription,
                 message,
                 mex,
-            } => self.on_message(subscription, message, mex),
+            } => self.on_message(subscription, message, mex, false),
+            Input::Ambiguous {
+                subscription,
+                message,
+                mex,
+            } => self.on_message(subscription, message, mex, true),
             Input::InvokeResult { invoke, result } => self.on_invoke_result(invoke, result),
             Input::Alarm(id) => self.on_alarm(id),
             Input::Terminate => self.exit_instance(Status::Terminated, None),
@@ -1755,7 +1771,15 @@ impl Exec<'_> {
         Ok(())
     }
 
-    fn on_message(&mut self, sub_id: u32, message: Element, mex: Option<MexId>) {
+    fn on_message(&mut self, sub_id: u32, message: Element, mex: Option<MexId>, ambiguous: bool) {
+        // The activity takes the message (a request stays open for its reply) and, when
+        // another enabled receive matched it too, throws instead of completing.
+        let ambiguity = || {
+            Fault::standard(
+                "ambiguousReceive",
+                "the message matches several enabled receives through different correlation sets",
+            )
+        };
         let Some(sub) = self.inst.subscriptions.get(&sub_id).cloned() else {
             if let Some(mex) = mex {
                 self.fx.replies.push(ReplyOut {
@@ -1794,6 +1818,7 @@ impl Exec<'_> {
                 self.cancel_waits(sub.task);
                 let scope = self.activity_scope(task.activity);
                 match self.accept(task.frame, scope, &recv.inbound, message, mex) {
+                    Ok(()) if ambiguous => self.finish(sub.task, Outcome::Faulted(ambiguity())),
                     Ok(()) => self.finish(sub.task, Outcome::Completed),
                     Err(f) => self.finish(sub.task, Outcome::Faulted(f)),
                 }
@@ -1816,6 +1841,7 @@ impl Exec<'_> {
                     self.skip_links(sub.task, alarm.activity);
                 }
                 match self.accept(task.frame, scope, &om.inbound, message, mex) {
+                    Ok(()) if ambiguous => self.finish(sub.task, Outcome::Faulted(ambiguity())),
                     Ok(()) => {
                         self.set_run(sub.task, Run::PickBranch);
                         self.spawn(sub.task, om.activity, task.frame);
@@ -2358,7 +2384,8 @@ impl Exec<'_> {
     /// Keeps an input that arrived while suspended for [`Self::resume`].
     fn defer(&mut self, input: Input) {
         let mut parked = Vec::new();
-        if let Input::Message { subscription, .. } = &input {
+        if let Input::Message { subscription, .. } | Input::Ambiguous { subscription, .. } = &input
+        {
             let Some(sub) = self.inst.subscriptions.get(subscription) else {
                 // Nothing waits for it: refused now, as it would be while running.
                 self.dispatch(input);
@@ -2741,7 +2768,9 @@ impl Exec<'_> {
         }
         // Messages kept while suspended were never taken: their senders learn it now.
         for d in std::mem::take(&mut self.inst.deferred) {
-            if let Input::Message { mex: Some(mex), .. } = d.input {
+            if let Input::Message { mex: Some(mex), .. } | Input::Ambiguous { mex: Some(mex), .. } =
+                d.input
+            {
                 let (name, explanation) = match status {
                     Status::Terminated => (
                         QName::new("http://bpelgate.dev/faults", "instanceTerminated"),

@@ -278,7 +278,6 @@ async fn conflicting_receive_when_two_receives_wait_for_the_same_message() {
 }
 
 #[tokio::test]
-#[ignore = "engine bug: a message matching two enabled receives through different correlation sets is not a bpel:ambiguousReceive (never raised)"]
 async fn ambiguous_receive_when_a_message_matches_two_receives() {
     let body = format!(
         r#"<sequence>
