@@ -228,29 +228,34 @@ fn db(action: DbAction, file: Option<&Path>, overrides: &Overrides) -> anyhow::R
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async {
-        // Opened without migrating, so the report says what this command changed.
-        let store =
-            match bpelgate::store::open::open(&config.database, &config.server.data_dir, false)
-                .await
-            {
-                Ok(s) => s,
-                Err(bpelgate::store::StoreError::Schema(_)) => {
-                    bpelgate::store::open::open(&config.database, &config.server.data_dir, true)
-                        .await?
-                }
-                Err(e) => return Err(anyhow::Error::new(e)),
-            };
-        let report = store.migrate().await?;
         let verb = match action {
             DbAction::Init => "initialised",
             DbAction::Migrate => "migrated",
         };
-        println!(
-            "{} database {verb}: schema version {} (was {})",
-            store.backend(),
-            report.to,
-            report.from
-        );
+        // Opened without migrating first, so the message says what this command changed.
+        match bpelgate::store::open::open(&config.database, &config.server.data_dir, false).await {
+            Ok(store) => {
+                let report = store.migrate().await?;
+                let what = if report.from == report.to {
+                    format!("already at schema version {}", report.to)
+                } else {
+                    format!("{verb}: schema version {} (was {})", report.to, report.from)
+                };
+                println!("{} database {what}", store.backend());
+            }
+            Err(bpelgate::store::StoreError::Schema(before)) => {
+                let store =
+                    bpelgate::store::open::open(&config.database, &config.server.data_dir, true)
+                        .await?;
+                let report = store.migrate().await?;
+                println!(
+                    "{} database {verb}: schema version {} ({before})",
+                    store.backend(),
+                    report.to
+                );
+            }
+            Err(e) => return Err(anyhow::Error::new(e)),
+        }
         Ok(ExitCode::SUCCESS)
     })
 }

@@ -145,6 +145,7 @@ impl Management {
             (&Method::DELETE, ["packages", name]) => self.delete(name).await,
             (&Method::GET, ["processes"]) => json(StatusCode::OK, &registry.processes()),
             (&Method::GET, ["instances"]) => self.instances(req).await,
+            (&Method::GET, ["jobs", "parked"]) => self.parked_jobs().await,
             (&Method::GET, ["instances", id]) => match id.parse::<i64>() {
                 Ok(id) => self.instance(id).await,
                 Err(_) => error(
@@ -316,6 +317,33 @@ impl Management {
             ),
             Ok(false) => error(StatusCode::NOT_FOUND, &format!("no live instance {id}")),
             Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, &e),
+        }
+    }
+
+    /// Jobs given up after repeated failures: kept for an operator, never deleted silently.
+    async fn parked_jobs(&self) -> HttpResponse {
+        let Some(router) = &self.router else {
+            return json(StatusCode::OK, &Vec::<serde_json::Value>::new());
+        };
+        match router.parked_jobs().await {
+            Ok(jobs) => {
+                let rows: Vec<serde_json::Value> = jobs
+                    .iter()
+                    .map(|j| {
+                        serde_json::json!({
+                            "id": j.id,
+                            "kind": j.kind.as_str(),
+                            "instance": j.instance,
+                            "pid": format!("{}-{}", j.process, j.version),
+                            "due_ms": j.due_ms,
+                            "retries": j.retries,
+                            "last_error": j.last_error,
+                        })
+                    })
+                    .collect();
+                json(StatusCode::OK, &rows)
+            }
+            Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
         }
     }
 

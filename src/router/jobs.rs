@@ -493,6 +493,14 @@ impl Router {
         }
     }
 
+    /// Jobs parked after too many failures.
+    pub async fn parked_jobs(&self) -> Result<Vec<crate::store::Job>, StoreError> {
+        match self.store() {
+            Some(s) => s.parked_jobs().await,
+            None => Ok(Vec::new()),
+        }
+    }
+
     /// Stored events of one instance.
     pub async fn stored_events(
         &self,

@@ -2,6 +2,7 @@
 
 mod config;
 mod crash;
+mod dbcli;
 mod deploy;
 mod mgmt;
 mod runtime;
