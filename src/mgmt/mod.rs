@@ -36,6 +36,20 @@ struct InstanceView {
     fault: Option<String>,
 }
 
+/// A live in-memory instance (no stored times).
+impl From<crate::router::InstanceInfo> for InstanceView {
+    fn from(i: crate::router::InstanceInfo) -> Self {
+        InstanceView {
+            id: i.id,
+            pid: i.pid,
+            status: i.status.to_lowercase(),
+            created_ms: None,
+            last_active_ms: None,
+            fault: None,
+        }
+    }
+}
+
 impl From<crate::store::InstanceSummary> for InstanceView {
     fn from(s: crate::store::InstanceSummary) -> Self {
         InstanceView {
@@ -220,14 +234,7 @@ impl Management {
             if out.iter().any(|o| o.id == i.id) || !f.matches_live(&i) {
                 continue;
             }
-            out.push(InstanceView {
-                id: i.id,
-                pid: i.pid,
-                status: i.status.to_lowercase(),
-                created_ms: None,
-                last_active_ms: None,
-                fault: None,
-            });
+            out.push(InstanceView::from(i));
         }
         out.sort_by_key(|o| std::cmp::Reverse(o.id));
         out.truncate(limit);
@@ -253,17 +260,7 @@ impl Management {
             }
         }
         match router.instances().into_iter().find(|i| i.id == id) {
-            Some(i) => json(
-                StatusCode::OK,
-                &InstanceView {
-                    id: i.id,
-                    pid: i.pid,
-                    status: i.status.to_lowercase(),
-                    created_ms: None,
-                    last_active_ms: None,
-                    fault: None,
-                },
-            ),
+            Some(i) => json(StatusCode::OK, &InstanceView::from(i)),
             None => error(StatusCode::NOT_FOUND, &format!("no instance {id}")),
         }
     }
