@@ -191,6 +191,11 @@ impl Index {
         }
     }
 
+    /// Whether some instance has an open subscription on `key`.
+    pub(crate) fn waits_on(&self, key: &WaitKey) -> bool {
+        self.waits.contains_key(key)
+    }
+
     /// Finds and removes the subscription a message matches.
     pub(crate) fn claim(
         &mut self,

@@ -165,6 +165,9 @@ struct Deployed {
     /// Instances are kept in the store (not `<in-memory>` and a store is configured).
     persistent: bool,
     partner_links: HashMap<String, PartnerLinkId>,
+    /// The other myRole partner links deploy.xml provides on the same service and port, in
+    /// declaration order: a message to that endpoint may be meant for any of them.
+    shared_endpoint: HashMap<PartnerLinkId, Vec<PartnerLinkId>>,
     invokes: HashMap<PartnerLinkId, PartnerEndpoint>,
     routing: Mutex<Routing>,
 }
@@ -430,10 +433,8 @@ impl Router {
             let (id, rx) = self.open_exchange();
             (Some(id), Some(rx))
         };
-        let key = WaitKey {
-            partner_link: pl,
-            operation: operation.to_string(),
-        };
+        let key = d.inbound_key(pl, operation);
+        let partner_link = d.ctx.process.partner_link(key.partner_link).name.as_str();
         // Instances of older versions of the process keep receiving their correlated messages
         // through the current version's endpoint (running instances finish on their version).
         let routed = match self
@@ -753,6 +754,7 @@ impl Router {
                         .map(|id| (*id, i.clone()))
                 })
                 .collect::<HashMap<_, _>>();
+            let shared_endpoint = shared_endpoints(&p.built.provides, &partner_links);
             let mut endpoints = std::collections::BTreeMap::new();
             for (id, i) in &invokes {
                 if let Some(addr) = &i.address {
@@ -799,6 +801,7 @@ impl Router {
                     active: std::sync::atomic::AtomicBool::new(p.state == ProcessState::Active),
                     retired: std::sync::atomic::AtomicBool::new(p.state == ProcessState::Retired),
                     partner_links,
+                    shared_endpoint,
                     invokes,
                     routing: Mutex::new(Routing::default()),
                 }),
@@ -820,6 +823,78 @@ impl Router {
 }
 
 /// Whether a createInstance activity of the process accepts this partner link and operation.
+impl Deployed {
+    /// The wait key a message to `pl`'s endpoint is routed on. When deploy.xml provides several
+    /// partner links on one service and port, the message goes to the first of them that an
+    /// instance waits on for this operation, else to the first that starts instances with it,
+    /// else to `pl` itself (where it is kept as an early message).
+    fn inbound_key(&self, pl: PartnerLinkId, operation: &str) -> WaitKey {
+        let own = WaitKey {
+            partner_link: pl,
+            operation: operation.to_string(),
+        };
+        let Some(others) = self.shared_endpoint.get(&pl) else {
+            return own;
+        };
+        let candidates: Vec<WaitKey> = std::iter::once(own.clone())
+            .chain(others.iter().map(|o| WaitKey {
+                partner_link: *o,
+                operation: operation.to_string(),
+            }))
+            .collect();
+        let waited = {
+            let r = lock(&self.routing);
+            candidates
+                .iter()
+                .find(|k| r.index.waits_on(k) || r.early.iter().any(|e| &e.key == *k))
+                .cloned()
+        };
+        waited
+            .or_else(|| candidates.iter().find(|k| starts(&self.ctx, k)).cloned())
+            .or_else(|| candidates.iter().find(|k| receives(&self.ctx, k)).cloned())
+            .unwrap_or(own)
+    }
+}
+
+/// Whether some receive, onMessage or onEvent of the process takes messages on `key`.
+fn receives(ctx: &ProcessCtx, key: &WaitKey) -> bool {
+    let on = |i: &crate::model::Inbound| {
+        i.partner_link == key.partner_link && i.operation.name == key.operation
+    };
+    let p = &ctx.process;
+    p.activities.iter().any(|a| match &a.kind {
+        ActivityKind::Receive(r) => on(&r.inbound),
+        ActivityKind::Pick(pick) => pick.on_messages.iter().any(|m| on(&m.inbound)),
+        _ => false,
+    }) || p
+        .scopes
+        .iter()
+        .any(|s| s.on_events.iter().any(|e| on(&e.inbound)))
+}
+
+/// For each provided partner link, the others provided on the same service and port.
+fn shared_endpoints(
+    provides: &[crate::deploy::package::ProvidedEndpoint],
+    partner_links: &HashMap<String, PartnerLinkId>,
+) -> HashMap<PartnerLinkId, Vec<PartnerLinkId>> {
+    let mut out: HashMap<PartnerLinkId, Vec<PartnerLinkId>> = HashMap::new();
+    for p in provides {
+        let Some(&id) = partner_links.get(&p.partner_link) else {
+            continue;
+        };
+        let others: Vec<PartnerLinkId> = provides
+            .iter()
+            .filter(|o| o.service == p.service && o.port == p.port)
+            .filter_map(|o| partner_links.get(&o.partner_link).copied())
+            .filter(|o| *o != id)
+            .collect();
+        if !others.is_empty() {
+            out.insert(id, others);
+        }
+    }
+    out
+}
+
 fn starts(ctx: &ProcessCtx, key: &WaitKey) -> bool {
     ctx.process
         .start_activities

@@ -7,8 +7,9 @@ use std::time::Duration;
 use bpelgate::events::{EventKind, EventType};
 
 use super::kit::{
-    bpel_fault, completion, deploy_traced, instances_of, main_name, only_instance, process, req,
-    resp, scope_faults, set_out, types, wait_end, wait_events,
+    Pkg, bpel_fault, completion, deploy_all, deploy_traced, instances_of, main_deploy_with,
+    main_name, only_instance, process, req, resp, scope_faults, set_out, types, wait_end,
+    wait_events,
 };
 use super::{fault, output};
 
@@ -335,5 +336,56 @@ async fn correlation_set_write_event_names_the_set_and_values() {
     assert_eq!(
         output(e.call("TestService", "run", &req("", "V-42")).await),
         resp("ok")
+    );
+}
+
+/// A process with a second myRole partner link `client2` that deploy.xml provides on the same
+/// service and port as `client`: `start` creates the instance on `client`, `run` is received
+/// on `client2` without a correlation set (after `pause`, if any).
+fn shared_endpoint(pause: &str) -> (super::Engine, tempfile::TempDir) {
+    let body = format!(
+        r#"<sequence>
+             <receive partnerLink="client" operation="start" variable="req" createInstance="yes"/>
+             <assign><copy><from>$req.in</from><to variable="first"/></copy></assign>
+             {pause}
+             <receive partnerLink="client2" operation="run" variable="req"/>
+             {}
+             <reply partnerLink="client2" operation="run" variable="resp"/>
+           </sequence>"#,
+        set_out("concat($first, '+', $req.in)")
+    );
+    let bpel = process(r#"<variable name="first" type="xsd:string"/>"#, &body).replace(
+        "</partnerLinks>",
+        r#"<partnerLink name="client2" partnerLinkType="t:TestPLT" myRole="tester"/></partnerLinks>"#,
+    );
+    let deploy = main_deploy_with(
+        r#"<provide partnerLink="client2"><service name="t:TestService" port="TestPort"/></provide>"#,
+    );
+    let (e, _log, dir) = deploy_all(&[Pkg {
+        name: "main",
+        bpel: &bpel,
+        deploy: &deploy,
+        files: &[],
+    }]);
+    (e, dir)
+}
+
+#[tokio::test]
+async fn a_service_shared_by_two_partner_links_routes_to_the_one_that_waits() {
+    let (e, _d) = shared_endpoint("");
+    e.send("TestService", "start", &req("one", "")).await;
+    assert_eq!(
+        output(e.call("TestService", "run", &req("two", "")).await),
+        resp("one+two")
+    );
+}
+
+#[tokio::test]
+async fn an_early_message_on_a_shared_service_waits_for_the_partner_link_that_receives_it() {
+    let (e, _d) = shared_endpoint(r#"<wait><for>'PT0.3S'</for></wait>"#);
+    e.send("TestService", "start", &req("one", "")).await;
+    assert_eq!(
+        output(e.call("TestService", "run", &req("two", "")).await),
+        resp("one+two")
     );
 }
