@@ -254,6 +254,8 @@ pub fn new_instance(id: i64) -> Instance {
         started: false,
         failures: BTreeMap::new(),
         deferred: Vec::new(),
+        isolation: None,
+        isolation_waiting: Vec::new(),
     };
     let frame = inst.fresh();
     inst.frames.insert(
@@ -662,6 +664,12 @@ impl Exec<'_> {
                     Some(Ok(true)) => {}
                 }
             }
+        }
+        if let ActivityKind::Scope(s) = self.ctx.process.activity(activity).kind
+            && self.ctx.process.scope(s).isolated
+            && !self.acquire_isolation(id)
+        {
+            return;
         }
         if let Some(t) = self.inst.tasks.get_mut(&id) {
             t.started = true;
@@ -2437,7 +2445,44 @@ impl Exec<'_> {
 
     // ---------------------------------------------------------------- completion
 
+    /// Takes the instance's isolation for isolated scope task `id`; false (and `id` queued, to
+    /// be started again on release) while another isolated scope holds it.
+    fn acquire_isolation(&mut self, id: TaskId) -> bool {
+        match self.inst.isolation {
+            None => {
+                self.inst.isolation = Some(id);
+                true
+            }
+            Some(holder) if holder == id => true,
+            Some(_) => {
+                if !self.inst.isolation_waiting.contains(&id) {
+                    self.inst.isolation_waiting.push(id);
+                }
+                false
+            }
+        }
+    }
+
+    /// Called as task `id` goes away: a queued scope leaves the queue; the holder releases the
+    /// isolation to the first queued scope still alive.
+    fn release_isolation(&mut self, id: TaskId) {
+        self.inst.isolation_waiting.retain(|t| *t != id);
+        if self.inst.isolation != Some(id) {
+            return;
+        }
+        self.inst.isolation = None;
+        while !self.inst.isolation_waiting.is_empty() {
+            let next = self.inst.isolation_waiting.remove(0);
+            if self.inst.tasks.get(&next).is_some_and(|t| !t.terminating) {
+                self.inst.isolation = Some(next);
+                self.queue.push_back(Work::Start(next));
+                break;
+            }
+        }
+    }
+
     fn remove_task(&mut self, id: TaskId) -> Option<Task> {
+        self.release_isolation(id);
         self.cancel_waits(id);
         let task = self.inst.tasks.remove(&id)?;
         if let Some(p) = task.parent

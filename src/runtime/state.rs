@@ -342,6 +342,14 @@ pub struct Instance {
     /// Inputs received while suspended, in arrival order.
     #[serde(default)]
     pub deferred: Vec<Deferred>,
+    /// The isolated scope task running now: isolated scopes of an instance run one at a time,
+    /// which serializes their access to shared variables and partner links (WS-BPEL 2.0
+    /// §12.8) however their activities would otherwise interleave.
+    #[serde(default)]
+    pub isolation: Option<TaskId>,
+    /// Isolated scope tasks ready to start, waiting for [`Instance::isolation`], in order.
+    #[serde(default)]
+    pub isolation_waiting: Vec<TaskId>,
 }
 
 impl Instance {

@@ -578,6 +578,85 @@ async fn isolated_scopes_in_a_flow_both_update_shared_state() {
 }
 
 #[tokio::test]
+async fn isolated_scopes_in_a_flow_do_not_interleave_their_reads_and_writes() {
+    // Each scope reads the shared counter in one activity and writes it in a later one: run
+    // interleaved, all three would read 0; serialized, the counter ends at 3.
+    let decls = r#"<variable name="n" type="xsd:int"><from>0</from></variable>"#;
+    let inc = r#"<scope isolated="yes">
+          <variables><variable name="seen" type="xsd:int"/></variables>
+          <sequence>
+            <assign><copy><from>$n</from><to variable="seen"/></copy></assign>
+            <empty/>
+            <assign><copy><from>$seen + 1</from><to variable="n"/></copy></assign>
+          </sequence>
+        </scope>"#;
+    let plain = r#"<scope>
+          <variables><variable name="seen" type="xsd:int"/></variables>
+          <sequence>
+            <assign><copy><from>$n</from><to variable="seen"/></copy></assign>
+            <empty/>
+            <assign><copy><from>$seen + 1</from><to variable="n"/></copy></assign>
+          </sequence>
+        </scope>"#;
+    let body = echo(&format!(
+        "<flow>{inc}{inc}{inc}</flow>{}",
+        set_out("string($n)")
+    ));
+    let (e, _ev, _d) = deploy_traced(&process(decls, &body));
+    assert_eq!(
+        output(e.call("TestService", "run", &req("", "k")).await),
+        resp("3")
+    );
+    // The same scopes without isolated="yes" do interleave here, so the test above can fail.
+    let body = echo(&format!(
+        "<flow>{plain}{plain}{plain}</flow>{}",
+        set_out("string($n)")
+    ));
+    let (e, _ev, _d) = deploy_traced(&process(decls, &body));
+    assert_ne!(
+        output(e.call("TestService", "run", &req("", "k")).await),
+        resp("3")
+    );
+}
+
+#[tokio::test]
+async fn an_isolated_scope_waiting_for_a_message_holds_back_the_next_one() {
+    // The first isolated scope waits for `next` between its read and its write; the second
+    // may only start after it, so it sees the first one's write.
+    let decls = r#"<variable name="n" type="xsd:int"><from>0</from></variable>
+        <variable name="req2" messageType="t:Req"/>"#;
+    let first = r#"<scope isolated="yes">
+          <variables><variable name="seen" type="xsd:int"/></variables>
+          <sequence>
+            <assign><copy><from>$n</from><to variable="seen"/></copy></assign>
+            <receive partnerLink="client" operation="ping" variable="req2"/>
+            <assign><copy><from>$seen + 10</from><to variable="n"/></copy></assign>
+          </sequence>
+        </scope>"#;
+    let second = r#"<scope isolated="yes"><sequence>
+          <empty/>
+          <assign><copy><from>$n + 1</from><to variable="n"/></copy></assign>
+        </sequence></scope>"#;
+    let body = format!(
+        r#"<sequence>
+             <receive partnerLink="client" operation="start" variable="req" createInstance="yes"/>
+             <flow>{first}{second}</flow>
+             <receive partnerLink="client" operation="run" variable="req"/>
+             {}
+             <reply partnerLink="client" operation="run" variable="resp"/>
+           </sequence>"#,
+        set_out("string($n)")
+    );
+    let (e, _ev, _d) = deploy_traced(&process(decls, &body));
+    e.send("TestService", "start", &req("", "k")).await;
+    e.send("TestService", "ping", &req("", "k")).await;
+    assert_eq!(
+        output(e.call("TestService", "run", &req("", "k")).await),
+        resp("11")
+    );
+}
+
+#[tokio::test]
 async fn validate_accepts_valid_variables() {
     let decls = r#"<variable name="ord" element="t:order"/>"#;
     let body = echo(&format!(
