@@ -183,27 +183,25 @@ impl Router {
         let mut touched: Vec<Arc<Deployed>> = Vec::new();
         for m in store.parked_messages().await? {
             let d = self.deployed_by_clark(&m.process, m.version as u64);
-            let key = d.as_ref().and_then(|d| {
-                let pl = *d.partner_links.get(&m.partner_link)?;
-                Some(super::WaitKey {
-                    partner_link: pl,
-                    operation: m.operation.clone(),
-                })
-            });
             let message = std::str::from_utf8(&m.body).ok().and_then(|s| {
                 bpelgate_wsdl::xml::parse(s.as_bytes(), &bpelgate_wsdl::xml::Limits::default()).ok()
             });
-            match (d, key, message) {
-                (Some(d), Some(key), Some(message)) if m.expires_ms > now => {
-                    lock(&d.routing).early.push(Early {
-                        key,
+            match (d, message) {
+                (Some(d), Some(message))
+                    if m.expires_ms > now && d.partner_links.contains_key(&m.partner_link) =>
+                {
+                    lock(&d.early).push(Early {
+                        partner_link: m.partner_link.clone(),
+                        operation: m.operation.clone(),
+                        version: d.key.1,
                         message,
                         mex: None,
                         expires: m.expires_ms,
                         parked: Some(m.id),
                         pending: false,
                     });
-                    if !touched.iter().any(|t| Arc::ptr_eq(t, &d)) {
+                    // One kept list per process: offered once to all of its versions.
+                    if !touched.iter().any(|t| Arc::ptr_eq(&t.early, &d.early)) {
                         touched.push(d);
                     }
                     report.messages += 1;
@@ -220,11 +218,7 @@ impl Router {
                 .await?;
         }
         for d in touched {
-            let follow = {
-                let mut r = lock(&d.routing);
-                super::step::claim_early(&d, &mut r)
-            };
-            self.run_follow(&d, follow).await;
+            self.offer_early(&d, true).await;
             let router = self.clone();
             let timeout = self.inner.config.early_message_timeout;
             tokio::spawn(async move {

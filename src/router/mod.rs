@@ -170,6 +170,10 @@ struct Deployed {
     shared_endpoint: HashMap<PartnerLinkId, Vec<PartnerLinkId>>,
     invokes: HashMap<PartnerLinkId, PartnerEndpoint>,
     routing: Mutex<Routing>,
+    /// Messages kept for a receive to come, shared by every version of the process: a message
+    /// reaches the process's endpoint, not a version, and the instance it is meant for may run
+    /// on an older one. Locked after `routing` when both are held.
+    early: Arc<Mutex<Vec<Early>>>,
 }
 
 #[derive(Default)]
@@ -177,11 +181,15 @@ struct Routing {
     /// Every live instance (hydrated or not).
     instances: HashMap<i64, Arc<Slot>>,
     index: Index,
-    early: Vec<Early>,
 }
 
 struct Early {
-    key: WaitKey,
+    /// Partner link (by name: ids are per version) and operation it was sent to.
+    partner_link: String,
+    operation: String,
+    /// The version whose endpoint took it in; another version's instance takes it only
+    /// through a correlated receive (as in `route_to_older_version`).
+    version: u64,
     message: Element,
     mex: Option<MexId>,
     expires: Millis,
@@ -321,6 +329,30 @@ impl Router {
         map.values()
             .find(|d| d.key.1 == version && d.clark == clark)
             .cloned()
+    }
+
+    /// Every deployed version of process `name`.
+    fn versions_of(&self, name: &QName) -> Vec<Arc<Deployed>> {
+        match self.inner.processes.read() {
+            Ok(m) => m.values().filter(|d| d.key.0 == *name).cloned().collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    /// Offers the kept messages of `d`'s process to the waiting instances of each of its
+    /// versions (`d`'s own too when `with_self`), one version's routing lock at a time, and
+    /// runs the steps they are taken by.
+    async fn offer_early(&self, d: &Arc<Deployed>, with_self: bool) {
+        for o in self.versions_of(&d.key.0) {
+            if !with_self && Arc::ptr_eq(&o, d) {
+                continue;
+            }
+            let follow = {
+                let mut r = lock(&o.routing);
+                step::claim_early(&o, &mut r)
+            };
+            self.run_follow(&o, follow).await;
+        }
     }
 
     /// A fresh id for an instance, job or parked message.
@@ -540,8 +572,10 @@ impl Router {
                 Some(m) => (Some(m), Some(message)),
                 None if creates => (None, Some(message)),
                 None => {
-                    r.early.push(Early {
-                        key: key.clone(),
+                    lock(&d.early).push(Early {
+                        partner_link: d.ctx.process.partner_link(key.partner_link).name.clone(),
+                        operation: key.operation.clone(),
+                        version: d.key.1,
                         message,
                         mex,
                         expires,
@@ -557,6 +591,10 @@ impl Router {
             self.correlation_event(d, None, &key, mex, Vec::new(), false);
             if let Some(id) = parked {
                 self.park(d, id, &key, expires).await?;
+            } else {
+                // An instance of another version may have subscribed since
+                // `route_to_older_version` looked: it saw no kept message then.
+                self.offer_early(d, false).await;
             }
             let router = self.clone();
             let d2 = d.clone();
@@ -588,8 +626,8 @@ impl Router {
             return Ok(());
         };
         let body = {
-            let r = lock(&d.routing);
-            r.early
+            let early = lock(&d.early);
+            early
                 .iter()
                 .find(|e| e.parked == Some(id))
                 .map(|e| bpelgate_wsdl::xml::to_string(&e.message).into_bytes())
@@ -613,34 +651,22 @@ impl Router {
             ..crate::store::StepWrite::default()
         };
         if let Err(e) = store.commit(write).await {
-            lock(&d.routing).early.retain(|e| e.parked != Some(id));
+            lock(&d.early).retain(|e| e.parked != Some(id));
             return Err(RouteError::store(e));
         }
-        // Now that the row exists a step may take it; one may have subscribed meanwhile.
-        let claimed = {
-            let mut r = lock(&d.routing);
-            let Some(pos) = r.early.iter().position(|e| e.parked == Some(id)) else {
+        // Now that the row exists a step may take it; one may have subscribed meanwhile, on
+        // any version of the process.
+        {
+            let mut early = lock(&d.early);
+            let Some(e) = early.iter_mut().find(|e| e.parked == Some(id)) else {
                 return Ok(());
             };
-            r.early[pos].pending = false;
-            let (k, m) = (r.early[pos].key.clone(), r.early[pos].message.clone());
-            r.index
-                .claim(&d.ctx, &k, &m, false)
-                .map(|c| (c, r.early.remove(pos)))
-        };
-        if let Some((c, e)) = claimed {
-            let router = self.clone();
-            let d = d.clone();
-            // The sender is answered already (the message is safe); the step runs on its own.
-            tokio::spawn(async move {
-                let consumed = Consumed {
-                    job: None,
-                    message: e.parked,
-                };
-                let input = c.input(e.message, e.mex);
-                let _ = router.run(&d, c.instance, input, consumed).await;
-            });
+            e.pending = false;
         }
+        let router = self.clone();
+        let d = d.clone();
+        // The sender is answered already (the message is safe); the step runs on its own.
+        tokio::spawn(async move { router.offer_early(&d, true).await });
         Ok(())
     }
 
@@ -790,6 +816,10 @@ impl Router {
                     .collect(),
             };
             let key = (p.built.process.name.clone(), p.version);
+            let early = (map.values())
+                .find(|o| o.key.0 == key.0)
+                .map(|o| o.early.clone())
+                .unwrap_or_default();
             map.insert(
                 key.clone(),
                 Arc::new(Deployed {
@@ -804,6 +834,7 @@ impl Router {
                     shared_endpoint,
                     invokes,
                     routing: Mutex::new(Routing::default()),
+                    early,
                 }),
             );
         }

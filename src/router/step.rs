@@ -585,18 +585,17 @@ impl Router {
     pub(super) async fn expire_early(&self, d: &Arc<Deployed>) {
         let now = self.now_ms();
         let expired: Vec<Early> = {
-            let mut r = lock(&d.routing);
-            let (gone, kept): (Vec<_>, Vec<_>) = r
-                .early
+            let mut early = lock(&d.early);
+            let (gone, kept): (Vec<_>, Vec<_>) = early
                 .drain(..)
                 .partition(|e| e.expires <= now && !e.pending);
-            r.early = kept;
+            *early = kept;
             gone
         };
         let mut rows = Vec::new();
         for e in expired {
             if let Some(id) = e.parked {
-                warn!(process = %d.key.0, operation = %e.key.operation, "A kept one-way message expired: no instance took it.");
+                warn!(process = %d.key.0, operation = %e.operation, "A kept one-way message expired: no instance took it.");
                 rows.push(id);
             }
             if let Some(mex) = e.mex {
@@ -606,7 +605,7 @@ impl Router {
                         "correlationViolation",
                         format!(
                             "no instance of {} accepted operation {} in time",
-                            d.key.0, e.key.operation
+                            d.key.0, e.operation
                         ),
                     ),
                 );
@@ -624,23 +623,35 @@ impl Router {
     }
 }
 
-/// Kept messages that the (re-)indexed subscriptions now match.
+/// Kept messages that the (re-)indexed subscriptions of `d`'s instances now match, whichever
+/// version of the process took them in. `r` is `d`'s routing (locked before the kept list).
 pub(super) fn claim_early(d: &Deployed, r: &mut super::Routing) -> Vec<(Claim, Early)> {
     let mut follow = Vec::new();
-    if r.early.is_empty() {
+    let mut early = lock(&d.early);
+    if early.is_empty() {
         return follow;
     }
-    let early = std::mem::take(&mut r.early);
-    for e in early {
-        if e.pending {
-            r.early.push(e);
-            continue;
-        }
-        match r.index.claim(&d.ctx, &e.key, &e.message, false) {
+    // A disabled version has no endpoint: its instances get only what was sent to it.
+    let serves = d.active.load(Ordering::Relaxed) || d.retired.load(Ordering::Relaxed);
+    let mut kept = Vec::with_capacity(early.len());
+    for e in early.drain(..) {
+        let own = e.version == d.key.1;
+        let claim = match d.partner_links.get(&e.partner_link) {
+            Some(&pl) if !e.pending && (own || serves) => {
+                let key = WaitKey {
+                    partner_link: pl,
+                    operation: e.operation.clone(),
+                };
+                r.index.claim(&d.ctx, &key, &e.message, !own)
+            }
+            _ => None,
+        };
+        match claim {
             Some(c) => follow.push((c, e)),
-            None => r.early.push(e),
+            None => kept.push(e),
         }
     }
+    *early = kept;
     follow
 }
 

@@ -142,3 +142,108 @@ async fn redeploying_the_same_package_keeps_its_running_instances() {
         .collect();
     assert_eq!(now, [(new, "Retired".into()), (old, "Active".into())]);
 }
+
+// ------------------------------------------------------- early messages across process versions
+
+/// Copies `tests/data/correlation/EarlyAcrossVersions` to `dir/name` and builds it.
+fn early_package(dir: &std::path::Path, name: &str) -> bpelgate::deploy::BuildResult {
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/correlation/EarlyAcrossVersions");
+    let pkg = dir.join(name);
+    std::fs::create_dir_all(&pkg).expect("package dir");
+    for f in std::fs::read_dir(&src).expect("test package") {
+        let f = f.expect("entry").path();
+        std::fs::copy(&f, pkg.join(f.file_name().expect("name"))).expect("copy");
+    }
+    build(
+        &pkg,
+        &BpelCompiler,
+        &BuildContext {
+            conf_dir: dir.to_path_buf(),
+            limits: Limits::default(),
+            compiler: Default::default(),
+        },
+        DescriptorMode::Required,
+    )
+}
+
+fn early_msg(key: &str, text: &str) -> String {
+    format!("<message><key>{key}</key><text>{text}</text></message>")
+}
+
+/// One instance on version 1 and one on version 2 each get `third` before the receive that
+/// takes it is enabled (they wait for `second`, in an enclosing scope). The messages reach the
+/// process through version 2's endpoint; each must still reach its instance once `second`
+/// came, whatever the version the instance runs on.
+async fn early_messages_reach_instances_of_every_version(
+    store: Option<bpelgate::store::SharedStore>,
+) {
+    use bpelgate::router::{Delivery, Router, RouterConfig};
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let registry = std::sync::Arc::new(bpelgate::deploy::Registry::default());
+    let router = Router::new(
+        &registry,
+        RouterConfig {
+            deploy_dir: dir.path().to_path_buf(),
+            reply_timeout: std::time::Duration::from_secs(10),
+            early_message_timeout: std::time::Duration::from_secs(3),
+            store,
+            node: "test-node".into(),
+            ..RouterConfig::default()
+        },
+    );
+    let e = super::Engine { registry, router };
+    let v1 = e.registry.install("v1", early_package(dir.path(), "v1"));
+    assert_eq!(v1.state, PackageState::Deployed, "{:#?}", v1.errors);
+    assert_eq!(
+        output(e.call("EarlyService", "start", &early_msg("OLD", "")).await),
+        "<message><out>started OLD</out></message>"
+    );
+    let v2 = e.registry.install("v2", early_package(dir.path(), "v2"));
+    assert_eq!(v2.state, PackageState::Deployed, "{:#?}", v2.errors);
+    assert_eq!(
+        format!(
+            "{:?}",
+            e.registry.package("v1").expect("v1").processes[0].state
+        ),
+        "Retired"
+    );
+    assert_eq!(
+        output(e.call("EarlyService", "start", &early_msg("NEW", "")).await),
+        "<message><out>started NEW</out></message>"
+    );
+
+    for key in ["OLD", "NEW"] {
+        let sent = e.send("EarlyService", "third", &early_msg(key, "3")).await;
+        assert!(matches!(sent, Delivery::Accepted), "{key}: {sent:?}");
+    }
+    for key in ["OLD", "NEW"] {
+        let sent = e.send("EarlyService", "second", &early_msg(key, "2")).await;
+        assert!(matches!(sent, Delivery::Accepted), "{key}: {sent:?}");
+    }
+    for key in ["OLD", "NEW"] {
+        assert_eq!(
+            output(e.call("EarlyService", "finish", &early_msg(key, key)).await),
+            format!("<message><out>2+3+{key}</out></message>"),
+            "the instance {key} took its early message"
+        );
+    }
+}
+
+#[tokio::test]
+async fn early_messages_reach_instances_of_every_version_in_memory() {
+    early_messages_reach_instances_of_every_version(None).await;
+}
+
+#[tokio::test]
+async fn early_messages_reach_instances_of_every_version_with_sqlite() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = bpelgate::store::sqlite::open(
+        &dir.path().join("bpelgate.db"),
+        &bpelgate::store::OpenOptions::default(),
+    )
+    .await
+    .expect("open sqlite");
+    early_messages_reach_instances_of_every_version(Some(store)).await;
+}
