@@ -875,10 +875,7 @@ impl Deployed {
             .collect();
         let waited = {
             let r = lock(&self.routing);
-            candidates
-                .iter()
-                .find(|k| r.index.waits_on(k) || r.early.iter().any(|e| &e.key == *k))
-                .cloned()
+            candidates.iter().find(|k| r.index.waits_on(k)).cloned()
         };
         waited
             .or_else(|| candidates.iter().find(|k| starts(&self.ctx, k)).cloned())
