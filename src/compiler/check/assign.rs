@@ -34,7 +34,7 @@ fn check_copy<'a>(ctx: &mut Ctx<'a>, env: &Env<'a>, c: &'a Copy) {
     let from = check_from(ctx, env, &c.from);
     let to = check_to(ctx, env, &c.to);
     match (from, to) {
-        (Shape::WholeMessage(a), Shape::WholeMessage(b)) if a != b => ctx.error(
+        (Shape::WholeMessage(a), Shape::WholeMessage(b)) if a != b => ctx.ode_lenient(
             "SA00043",
             c.pos,
             format!("<copy> copies a variable of messageType {a} into one of messageType {b}; whole message variables can only be copied between the same message type"),
