@@ -257,6 +257,11 @@ fn check_correlations(
                         c.pos,
                         format!("<correlation set=\"{set}\"> on a request-response invoke needs pattern=\"request\", \"response\" or \"request-response\"; add it"),
                     );
+                    // ode-compat: like Apache ODE, such a correlation applies to neither
+                    // message (the lowering drops it), so it needs no propertyAlias.
+                    if ctx.options.ode_compat {
+                        continue;
+                    }
                 }
                 if !op.is_request_response()
                     && ctx.process.dialect == super::ast::Dialect::Bpel20
