@@ -77,7 +77,7 @@ struct ImplicitVar {
 }
 
 /// Which role of a partner link a messaging activity uses.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq)]
 enum Role {
     My,
     Partner,
@@ -1273,17 +1273,20 @@ impl<'a> Lowerer<'a> {
             .filter(|pt| pt.name == pt_name)
             .find_map(|pt| pt.operation(name));
         match found {
-            Some(op) if op.is_outbound_first() => {
+            Some(op) if op.is_outbound_first() && role == Role::My => {
                 self.error(
                     pos,
-                    format!("operation `{name}` of portType `{pt_name}` is a notification/solicit-response operation, which the engine cannot use"),
+                    format!("operation `{name}` of portType `{pt_name}` is a notification/solicit-response operation, which a process cannot receive or reply on"),
                 );
                 unresolved(pt_name)
             }
+            // A notification or solicit-response operation of a partner (ode-compat, SA00001)
+            // is invoked the way Apache ODE invokes it: a request (the input message, or an
+            // empty one when there is none) and its output as the response.
             Some(op) => OperationRef {
                 port_type: pt_name,
                 name: name.to_string(),
-                request_response: op.is_request_response(),
+                request_response: op.is_request_response() || op.is_outbound_first(),
                 input: op.input.clone(),
                 output: op.output.clone(),
             },

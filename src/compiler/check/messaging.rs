@@ -88,19 +88,24 @@ fn resolve_operation<'a>(
     }
     let pt = lookup::port_type(ctx.wsdl, role_pt)?;
     let op = pt.operation(operation);
-    // ode-compat accepts a portType with notification/solicit-response operations (SA00001) by
-    // ignoring those operations: using one is still an error.
+    // ode-compat accepts a portType with notification/solicit-response operations (SA00001).
+    // A partner's such operation is invoked the way Apache ODE does (request: its input
+    // message, or an empty one; response: its output); receiving or replying on one stays an
+    // error.
     if let Some(o) = op
         && o.is_outbound_first()
     {
-        if ctx.options.ode_compat {
+        if !ctx.options.ode_compat {
+            return None;
+        }
+        if side == Side::My {
             ctx.error(
                 "BPEL",
                 pos,
-                format!("{what} uses operation \"{operation}\" of portType {role_pt}, a notification/solicit-response operation, which this engine ignores (ode-compat) and cannot call or serve; use a one-way or request-response operation"),
+                format!("{what} uses operation \"{operation}\" of portType {role_pt}, a notification/solicit-response operation, which a process cannot receive or reply on; use a one-way or request-response operation"),
             );
+            return None;
         }
-        return None;
     }
     if op.is_none() {
         let ops: Vec<&str> = pt.operations.iter().map(|o| o.name.as_str()).collect();
