@@ -946,7 +946,13 @@ impl<'a> Lowerer<'a> {
             .as_ref()
             .filter(|v| !v.is_empty())
             .map(|v| self.variable(scope, v, pos));
-        let correlations = self.correlations(&inv.correlations, scope);
+        let mut correlations = self.correlations(&inv.correlations, scope);
+        // ode-compat (SA00046): Apache ODE applies an invoke correlation to the request when
+        // its pattern says "request", to the response when it says "response"; one without a
+        // pattern on a request-response operation applies to neither, so it is dropped.
+        if self.p.ode_compat && operation.request_response && self.p.dialect != Dialect::Bpel11 {
+            correlations.retain(|c| c.pattern.is_some());
+        }
         let to_parts = inv
             .to_parts
             .iter()

@@ -141,7 +141,9 @@ fn check_initial_at(ctx: &mut Ctx<'_>, a: &Activity, before: bool) {
             } else {
                 "it would run before or alongside the start activity"
             };
-            let message = format!("<{kind}> cannot come before the process's start activity ({hint}); make a <receive>/<pick> with createInstance=\"yes\" the first activity");
+            let message = format!(
+                "<{kind}> cannot come before the process's start activity ({hint}); make a <receive>/<pick> with createInstance=\"yes\" the first activity"
+            );
             if nested || (before && may_wait(a)) {
                 ctx.error("SA00056", a.pos, message);
             } else {

@@ -301,7 +301,10 @@ fn bind_operation(
         },
         None => return Err(SoapError::UnknownOperation(op.name.clone())),
     };
-    let output = match (&op.output, op.is_request_response() || op.is_outbound_first()) {
+    let output = match (
+        &op.output,
+        op.is_request_response() || op.is_outbound_first(),
+    ) {
         (Some(q), true) => Some(bind_message(
             set,
             &op.name,
