@@ -80,10 +80,12 @@ fn resolve_operation<'a>(
     if let Some(pt) = port_type
         && pt != role_pt
     {
-        // Apache ODE ignores the portType attribute of an invoke, but rejects a receive's, reply's or
-        // onMessage's that differs from the role's (compiler-negative PortTypeMismatch), so
-        // ode-compat only accepts the former.
-        let message = format!("{what} names portType {pt}, but role \"{role}\" of partnerLink \"{partner_link}\" has portType {role_pt}; fix or drop the portType attribute");
+        // Apache ODE ignores the portType attribute of an invoke, but rejects a receive's,
+        // reply's or onMessage's that differs from the role's (compiler-negative
+        // PortTypeMismatch), so ode-compat only accepts the former.
+        let message = format!(
+            "{what} names portType {pt}, but role \"{role}\" of partnerLink \"{partner_link}\" has portType {role_pt}; fix or drop the portType attribute"
+        );
         if side == Side::Partner {
             ctx.ode_lenient("SA00005", pos, message);
         } else {
