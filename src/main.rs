@@ -57,6 +57,10 @@ enum Command {
         /// Database URL (sqlite:PATH or postgres://...).
         #[arg(long)]
         database_url: Option<String>,
+        /// Apache ODE compatibility: accept, with warnings, processes that break the static
+        /// analysis rules ODE does not enforce (like `[compiler] ode-compat = true`).
+        #[arg(long)]
+        ode_compat: bool,
     },
     /// Compile a package without a server; prints every problem as file:line:col: code: message.
     Check {
@@ -69,6 +73,10 @@ enum Command {
         /// warnings (like `[compiler] strict-expressions = true`).
         #[arg(long)]
         strict: bool,
+        /// Apache ODE compatibility: report the static analysis rules ODE does not enforce as
+        /// warnings (like `[compiler] ode-compat = true`).
+        #[arg(long)]
+        ode_compat: bool,
     },
     /// Deploy a package to a running server: a package directory (zipped on the fly) or a zip.
     Deploy {
@@ -152,6 +160,7 @@ fn main() -> ExitCode {
             deploy_dir,
             data_dir,
             database_url,
+            ode_compat,
         } => serve(
             config.as_deref(),
             &Overrides {
@@ -160,13 +169,15 @@ fn main() -> ExitCode {
                 deploy_dir,
                 data_dir,
                 database_url,
+                ode_compat: ode_compat.then_some(true),
             },
         ),
         Command::Check {
             pkg_dir,
             config,
             strict,
-        } => check(&pkg_dir, config.as_deref(), strict),
+            ode_compat,
+        } => check(&pkg_dir, config.as_deref(), strict, ode_compat),
         Command::Deploy {
             package,
             name,
@@ -284,13 +295,19 @@ fn serve(file: Option<&Path>, overrides: &Overrides) -> anyhow::Result<ExitCode>
     Ok(ExitCode::SUCCESS)
 }
 
-fn check(dir: &Path, file: Option<&Path>, strict: bool) -> anyhow::Result<ExitCode> {
+fn check(
+    dir: &Path,
+    file: Option<&Path>,
+    strict: bool,
+    ode_compat: bool,
+) -> anyhow::Result<ExitCode> {
     if !dir.is_dir() {
         anyhow::bail!("{} is not a directory", dir.display());
     }
     let config = load_config(file, &Overrides::default())?;
     let mut ctx = BuildContext::from_config(&config);
     ctx.compiler.strict_expressions |= strict;
+    ctx.compiler.ode_compat |= ode_compat;
     let result = build(
         dir,
         &bpelgate::deploy::BpelCompiler,

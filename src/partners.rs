@@ -30,7 +30,7 @@ impl SoapPartners {
     fn binding(call: &PartnerCall) -> Result<PortBinding, String> {
         if let Some((service, port)) = &call.service
             && let Ok(pb) = PortBinding::resolve(&call.wsdl, service, port)
-            && pb.operation(&call.operation).is_some()
+            && pb.invocable(&call.operation).is_some()
         {
             return Ok(pb);
         }

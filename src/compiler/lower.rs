@@ -5,9 +5,12 @@
 //! Activities are numbered in pre-order (a parent before its children), a scope's primary
 //! activity before its handlers.
 
+use std::collections::HashSet;
+
 use bpelgate_wsdl::wsdl::{Operation, PartKind, WsdlSet};
 use bpelgate_wsdl::{Pos, QName};
 
+use super::Options;
 use super::ast;
 use super::check;
 use super::diag::Diagnostic;
@@ -36,7 +39,23 @@ pub fn lower(
     ast: &ast::Process,
     wsdl: &WsdlSet,
 ) -> Result<model::Process, Vec<Diagnostic>> {
+    lower_with(file, ast, wsdl, &Options::default())
+}
+
+/// [`lower`] with explicit compiler [`Options`]: with `ode_compat`, start activities sharing a
+/// correlation set with `initiate="yes"` join it (SA00057), and the process is marked so the
+/// runtime copies whole messages between message types like Apache ODE (SA00043).
+pub fn lower_with(
+    file: &str,
+    ast: &ast::Process,
+    wsdl: &WsdlSet,
+    options: &Options,
+) -> Result<model::Process, Vec<Diagnostic>> {
     let mut l = Lowerer::new(file, ast, wsdl);
+    l.p.ode_compat = options.ode_compat;
+    if options.ode_compat {
+        l.join_sets = super::check::shared_start_sets(ast);
+    }
     l.lower_process(ast);
     l.finish()
 }
@@ -58,7 +77,7 @@ struct ImplicitVar {
 }
 
 /// Which role of a partner link a messaging activity uses.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq)]
 enum Role {
     My,
     Partner,
@@ -75,6 +94,9 @@ struct Lowerer<'a> {
     /// compensateScope activities whose target is resolved once every activity exists.
     compensate_targets: Vec<(ActivityId, String, Pos)>,
     diags: Vec<Diagnostic>,
+    /// ode-compat: correlation sets shared by several start activities, which those start
+    /// activities join even when they say `initiate="yes"` (SA00057).
+    join_sets: HashSet<String>,
 }
 
 impl<'a> Lowerer<'a> {
@@ -115,6 +137,7 @@ impl<'a> Lowerer<'a> {
             message_exchanges: Vec::new(),
             exprs: Vec::new(),
             start_activities: Vec::new(),
+            ode_compat: false,
         };
         Lowerer {
             file,
@@ -124,6 +147,7 @@ impl<'a> Lowerer<'a> {
             flow_stack: Vec::new(),
             compensate_targets: Vec::new(),
             diags: Vec::new(),
+            join_sets: HashSet::new(),
         }
     }
 
@@ -642,9 +666,10 @@ impl<'a> Lowerer<'a> {
         }
         let kind = match &a.kind {
             ast::ActivityKind::Receive(r) => {
-                let inbound = self.inbound(&r.target, ctx.scope, a.pos);
+                let mut inbound = self.inbound(&r.target, ctx.scope, a.pos);
                 if r.create_instance {
                     self.p.start_activities.push(id);
+                    self.join_shared_sets(&mut inbound, &r.target);
                 }
                 ActivityKind::Receive(Box::new(model::Receive {
                     inbound,
@@ -870,7 +895,10 @@ impl<'a> Lowerer<'a> {
     fn pick(&mut self, p: &ast::Pick, child: Ctx) -> ActivityKind {
         let mut on_messages = Vec::new();
         for m in &p.on_messages {
-            let inbound = self.inbound(&m.target, child.scope, m.pos);
+            let mut inbound = self.inbound(&m.target, child.scope, m.pos);
+            if p.create_instance {
+                self.join_shared_sets(&mut inbound, &m.target);
+            }
             let activity = self.required(m.activity.as_deref(), child, m.pos, "onMessage");
             on_messages.push(model::OnMessage {
                 inbound,
@@ -918,7 +946,13 @@ impl<'a> Lowerer<'a> {
             .as_ref()
             .filter(|v| !v.is_empty())
             .map(|v| self.variable(scope, v, pos));
-        let correlations = self.correlations(&inv.correlations, scope);
+        let mut correlations = self.correlations(&inv.correlations, scope);
+        // ode-compat (SA00046): Apache ODE applies an invoke correlation to the request when
+        // its pattern says "request", to the response when it says "response"; one without a
+        // pattern on a request-response operation applies to neither, so it is dropped.
+        if self.p.ode_compat && operation.request_response && self.p.dialect != Dialect::Bpel11 {
+            correlations.retain(|c| c.pattern.is_some());
+        }
         let to_parts = inv
             .to_parts
             .iter()
@@ -1152,6 +1186,17 @@ impl<'a> Lowerer<'a> {
         }
     }
 
+    /// ode-compat (SA00057): a start activity's `initiate="yes"` (or "no") on a correlation set
+    /// that several start activities share becomes `join`, so that whichever message comes second
+    /// is routed to the instance the first one created, as Apache ODE does.
+    fn join_shared_sets(&self, inbound: &mut Inbound, t: &ast::MessageTarget) {
+        for (c, src) in inbound.correlations.iter_mut().zip(&t.correlations) {
+            if self.join_sets.contains(&src.set) {
+                c.initiate = model::Initiate::Join;
+            }
+        }
+    }
+
     fn lower_from_parts(&mut self, parts: &[ast::FromPart], scope: ScopeId) -> Vec<PartBinding> {
         parts
             .iter()
@@ -1180,8 +1225,8 @@ impl<'a> Lowerer<'a> {
             .collect()
     }
 
-    /// The operation a messaging activity uses: its portType is the one written on the
-    /// activity, else the one of the partner link's role.
+    /// The operation a messaging activity uses: its portType is the one of the partner link's
+    /// role, else the one written on the activity.
     fn operation(
         &mut self,
         pl: PartnerLinkId,
@@ -1205,7 +1250,9 @@ impl<'a> Lowerer<'a> {
             input: None,
             output: None,
         };
-        let Some(pt_name) = port_type.cloned().or(role_pt) else {
+        // The role's portType wins: a different portType attribute is an error (SA00005) unless
+        // ode-compat is on, and then, like Apache ODE, the attribute is ignored.
+        let Some(pt_name) = role_pt.or_else(|| port_type.cloned()) else {
             // An unresolved partner link was already reported.
             if pl.0 != UNRESOLVED {
                 let (pl_name, role_name) = (
@@ -1232,10 +1279,20 @@ impl<'a> Lowerer<'a> {
             .filter(|pt| pt.name == pt_name)
             .find_map(|pt| pt.operation(name));
         match found {
+            Some(op) if op.is_outbound_first() && role == Role::My => {
+                self.error(
+                    pos,
+                    format!("operation `{name}` of portType `{pt_name}` is a notification/solicit-response operation, which a process cannot receive or reply on"),
+                );
+                unresolved(pt_name)
+            }
+            // A notification or solicit-response operation of a partner (ode-compat, SA00001)
+            // is invoked the way Apache ODE invokes it: a request (the input message, or an
+            // empty one when there is none) and its output as the response.
             Some(op) => OperationRef {
                 port_type: pt_name,
                 name: name.to_string(),
-                request_response: op.is_request_response(),
+                request_response: op.is_request_response() || op.is_outbound_first(),
                 input: op.input.clone(),
                 output: op.output.clone(),
             },

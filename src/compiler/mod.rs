@@ -47,6 +47,11 @@ pub struct Options {
     /// Off (the default), they are warnings and the expression faults with
     /// `bpel:subLanguageExecutionFault` when evaluated (docs/decisions/003-expression-errors.md).
     pub strict_expressions: bool,
+    /// Apache ODE compatibility: the static analysis rules ODE does not enforce (SA00001,
+    /// SA00005, SA00033, SA00043, SA00046, SA00056, SA00057) are warnings instead of errors, and
+    /// the compiled process runs such constructs the way ODE does
+    /// (docs/decisions/002-static-analysis-spec-first.md).
+    pub ode_compat: bool,
 }
 
 /// Compiles every `.bpel` file under `dir` against every WSDL/XSD of the package.
@@ -155,7 +160,7 @@ pub fn compile_process_with(
     if diags.iter().any(|d| d.severity == Severity::Error) {
         return (None, diags);
     }
-    match lower::lower(file, &ast, wsdl) {
+    match lower::lower_with(file, &ast, wsdl, options) {
         Ok(p) => (Some(p), diags),
         Err(more) => {
             diags.extend(more);

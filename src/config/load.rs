@@ -38,6 +38,8 @@ pub struct Overrides {
     pub data_dir: Option<PathBuf>,
     /// `--database-url`.
     pub database_url: Option<String>,
+    /// `--ode-compat`: `Some(true)` sets `[compiler] ode-compat`.
+    pub ode_compat: Option<bool>,
 }
 
 /// Builds the configuration from every layer and validates it; all problems are reported at once.
@@ -211,6 +213,9 @@ fn apply_overrides(table: &mut Table, o: &Overrides) {
     }
     if let Some(u) = &o.database_url {
         set("database", "url", Value::String(u.clone()));
+    }
+    if let Some(b) = o.ode_compat {
+        set("compiler", "ode-compat", Value::Boolean(b));
     }
 }
 

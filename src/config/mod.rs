@@ -257,4 +257,9 @@ pub struct CompilerSection {
     /// prefixes. Off by default: like Apache ODE, such a process deploys with a warning and the
     /// expression faults (`bpel:subLanguageExecutionFault`) when it is evaluated.
     pub strict_expressions: bool,
+    /// Apache ODE compatibility: turn the WS-BPEL static analysis rules ODE does not enforce
+    /// (SA00001, SA00005, SA00033, SA00043, SA00046, SA00056, SA00057) into warnings and run such
+    /// processes the way ODE does (docs/decisions/002-static-analysis-spec-first.md). Off by
+    /// default: the specification first.
+    pub ode_compat: bool,
 }

@@ -67,6 +67,7 @@ impl BuildContext {
             limits: config.limits.xml(),
             compiler: compiler::Options {
                 strict_expressions: config.compiler.strict_expressions,
+                ode_compat: config.compiler.ode_compat,
             },
         }
     }

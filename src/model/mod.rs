@@ -156,6 +156,12 @@ pub struct Process {
     pub exprs: Vec<ExprDecl>,
     /// Receives and picks with `createInstance="yes"`, in document order.
     pub start_activities: Vec<ActivityId>,
+    /// Compiled with `ode-compat`: run the constructs Apache ODE accepts against WS-BPEL static
+    /// analysis the way ODE runs them (a whole-message copy between different message types
+    /// copies the message element; docs/decisions/002-static-analysis-spec-first.md). Serialized
+    /// only when set, so processes stored before it existed still read.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ode_compat: bool,
 }
 
 impl Process {
@@ -180,6 +186,7 @@ impl Process {
             message_exchanges: Vec::new(),
             exprs: Vec::new(),
             start_activities: Vec::new(),
+            ode_compat: false,
         }
     }
 

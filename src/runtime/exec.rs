@@ -2039,20 +2039,22 @@ impl Exec<'_> {
         };
         let _ = scope;
         let scope = self.ctx.process.activity(activity).scope;
-        let Some(input_type) = inv.operation.input.clone() else {
-            self.finish(
-                id,
-                Outcome::Faulted(Fault::standard(
-                    "invalidVariables",
-                    "the invoked operation has no input message",
-                )),
-            );
-            return;
+        let input_type = inv.operation.input.clone();
+        let r = match &input_type {
+            Some(input_type) => {
+                self.variable_read_event(inv.input_variable);
+                self.with_vars(frame, scope, |env, vars| {
+                    data::build_outbound(env, vars, inv.input_variable, &inv.to_parts, input_type)
+                })
+            }
+            // A partner's notification operation, invoked like Apache ODE does (ode-compat,
+            // SA00001): an empty request, the operation's output as the response.
+            None if inv.operation.request_response => Ok(Element::new(QName::local("message"))),
+            None => Err(Fault::standard(
+                "invalidVariables",
+                "the invoked operation has no input message",
+            )),
         };
-        self.variable_read_event(inv.input_variable);
-        let r = self.with_vars(frame, scope, |env, vars| {
-            data::build_outbound(env, vars, inv.input_variable, &inv.to_parts, &input_type)
-        });
         let message = match r {
             Ok(m) => m,
             Err(f) => {
@@ -2064,7 +2066,7 @@ impl Exec<'_> {
             frame,
             scope,
             &inv.correlations,
-            Some(&input_type),
+            input_type.as_ref(),
             &message,
             Some(true),
             true,

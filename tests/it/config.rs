@@ -86,6 +86,28 @@ fn deploy_dir_follows_the_data_dir_unless_set() {
 }
 
 #[test]
+fn ode_compat_comes_from_the_file_the_environment_or_the_flag() {
+    let c = load(None, Vec::new(), &Overrides::default()).unwrap();
+    assert!(!c.compiler.ode_compat, "the specification first by default");
+    let c = load_str("[compiler]\node-compat = true\n").unwrap();
+    assert!(c.compiler.ode_compat);
+    let env = vec![(
+        "BPELGATE__COMPILER__ODE_COMPAT".to_string(),
+        "true".to_string(),
+    )];
+    let c = load(None, env, &Overrides::default()).unwrap();
+    assert!(c.compiler.ode_compat);
+    let flag = Overrides {
+        ode_compat: Some(true),
+        ..Overrides::default()
+    };
+    let c = load(None, Vec::new(), &flag).unwrap();
+    assert!(c.compiler.ode_compat);
+    let ctx = bpelgate::deploy::BuildContext::from_config(&c);
+    assert!(ctx.compiler.ode_compat);
+}
+
+#[test]
 fn every_problem_is_reported_at_once_with_the_file_name() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("bad.toml");

@@ -31,10 +31,18 @@ pub(crate) fn check<'a>(ctx: &mut Ctx<'a>, env: &Env<'a>, asg: &'a Assign) {
 }
 
 fn check_copy<'a>(ctx: &mut Ctx<'a>, env: &Env<'a>, c: &'a Copy) {
-    let from = check_from(ctx, env, &c.from);
-    let to = check_to(ctx, env, &c.to);
+    let mut from = check_from(ctx, env, &c.from);
+    let mut to = check_to(ctx, env, &c.to);
+    // Apache ODE's `header="name"` on <from variable>/<to variable> selects a SOAP header part of
+    // the message (the lowering reads it like `part`): not the whole message.
+    if has_ode_header(&c.from.foreign_attrs) {
+        from = Shape::Unknown;
+    }
+    if has_ode_header(&c.to.foreign_attrs) {
+        to = Shape::Unknown;
+    }
     match (from, to) {
-        (Shape::WholeMessage(a), Shape::WholeMessage(b)) if a != b => ctx.error(
+        (Shape::WholeMessage(a), Shape::WholeMessage(b)) if a != b => ctx.ode_lenient(
             "SA00043",
             c.pos,
             format!("<copy> copies a variable of messageType {a} into one of messageType {b}; whole message variables can only be copied between the same message type"),
@@ -65,6 +73,13 @@ fn check_copy<'a>(ctx: &mut Ctx<'a>, env: &Env<'a>, c: &'a Copy) {
             );
         }
     }
+}
+
+/// True when ODE's unqualified `header` attribute is present and not empty.
+fn has_ode_header(attrs: &[(QName, String)]) -> bool {
+    attrs
+        .iter()
+        .any(|(q, v)| q.ns.is_empty() && q.local == "header" && !v.trim().is_empty())
 }
 
 fn variable_part<'a>(

@@ -211,7 +211,7 @@ fn check_port_type(ctx: &mut Ctx<'_>, pt: &bpelgate_wsdl::wsdl::PortType, pos: P
             );
         }
         if op.is_outbound_first() {
-            ctx.error(
+            ctx.ode_lenient(
                 "SA00001",
                 pos,
                 format!("portType {name} used here has notification/solicit-response operation \"{opn}\", which WS-BPEL cannot use; remove it or use another portType"),

@@ -228,7 +228,7 @@ fn check_to(ctx: &mut Ctx<'_>, e: &Expr, c: &Compiled) {
         Dialect::Bpel20Draft | Dialect::Bpel11 => c.is_path_to_node(),
     };
     if !ok {
-        ctx.error(
+        ctx.ode_lenient(
             "SA00033",
             e.pos,
             format!("the expression in <to>, \"{}\", is not a path to nodes of a variable ($name, $name.part or $name/...); copying to it faults with bpel:selectionFailure at run time", shorten(&e.text)),

@@ -80,14 +80,39 @@ fn resolve_operation<'a>(
     if let Some(pt) = port_type
         && pt != role_pt
     {
-        ctx.error(
-            "SA00005",
-            pos,
-            format!("{what} names portType {pt}, but role \"{role}\" of partnerLink \"{partner_link}\" has portType {role_pt}; fix or drop the portType attribute"),
+        // Apache ODE ignores the portType attribute of an invoke, but rejects a receive's,
+        // reply's or onMessage's that differs from the role's (compiler-negative
+        // PortTypeMismatch), so ode-compat only accepts the former.
+        let message = format!(
+            "{what} names portType {pt}, but role \"{role}\" of partnerLink \"{partner_link}\" has portType {role_pt}; fix or drop the portType attribute"
         );
+        if side == Side::Partner {
+            ctx.ode_lenient("SA00005", pos, message);
+        } else {
+            ctx.error("SA00005", pos, message);
+        }
     }
     let pt = lookup::port_type(ctx.wsdl, role_pt)?;
     let op = pt.operation(operation);
+    // ode-compat accepts a portType with notification/solicit-response operations (SA00001).
+    // A partner's such operation is invoked the way Apache ODE does (request: its input
+    // message, or an empty one; response: its output); receiving or replying on one stays an
+    // error.
+    if let Some(o) = op
+        && o.is_outbound_first()
+    {
+        if !ctx.options.ode_compat {
+            return None;
+        }
+        if side == Side::My {
+            ctx.error(
+                "BPEL",
+                pos,
+                format!("{what} uses operation \"{operation}\" of portType {role_pt}, a notification/solicit-response operation, which a process cannot receive or reply on; use a one-way or request-response operation"),
+            );
+            return None;
+        }
+    }
     if op.is_none() {
         let ops: Vec<&str> = pt.operations.iter().map(|o| o.name.as_str()).collect();
         let ops = ops.join(", ");
@@ -238,11 +263,16 @@ fn check_correlations(
                     && c.pattern.is_none()
                     && ctx.process.dialect != super::ast::Dialect::Bpel11
                 {
-                    ctx.error(
+                    ctx.ode_lenient(
                         "SA00046",
                         c.pos,
                         format!("<correlation set=\"{set}\"> on a request-response invoke needs pattern=\"request\", \"response\" or \"request-response\"; add it"),
                     );
+                    // ode-compat: like Apache ODE, such a correlation applies to neither
+                    // message (the lowering drops it), so it needs no propertyAlias.
+                    if ctx.options.ode_compat {
+                        continue;
+                    }
                 }
                 if !op.is_request_response()
                     && ctx.process.dialect == super::ast::Dialect::Bpel20
@@ -532,14 +562,18 @@ pub(crate) fn invoke<'a>(ctx: &mut Ctx<'a>, env: &Env<'a>, a: &Activity, inv: &I
         PLAIN,
         a.pos,
     );
-    if inv.input_variable.is_some() && !inv.to_parts.is_empty() {
+    // Tools write `inputVariable=""` for an operation without input, and Apache ODE reads an
+    // empty attribute as an absent one: it names no variable (the lowering agrees).
+    let input_variable = inv.input_variable.clone().filter(|v| !v.is_empty());
+    let output_variable = inv.output_variable.clone().filter(|v| !v.is_empty());
+    if input_variable.is_some() && !inv.to_parts.is_empty() {
         ctx.error(
             "SA00051",
             a.pos,
             "<invoke> has both inputVariable and <toParts>; use one or the other",
         );
     }
-    if inv.output_variable.is_some() && !inv.from_parts.is_empty() {
+    if output_variable.is_some() && !inv.from_parts.is_empty() {
         ctx.error(
             "SA00052",
             a.pos,
@@ -550,7 +584,7 @@ pub(crate) fn invoke<'a>(ctx: &mut Ctx<'a>, env: &Env<'a>, a: &Activity, inv: &I
     let output = op.and_then(|o| o.output.clone());
     if let Some(op) = op {
         let opn = &op.name;
-        if output.is_none() && (inv.output_variable.is_some() || !inv.from_parts.is_empty()) {
+        if output.is_none() && (output_variable.is_some() || !inv.from_parts.is_empty()) {
             ctx.error(
                 "SA00047",
                 a.pos,
@@ -558,7 +592,7 @@ pub(crate) fn invoke<'a>(ctx: &mut Ctx<'a>, env: &Env<'a>, a: &Activity, inv: &I
             );
         }
         if let Some(out) = &output
-            && inv.output_variable.is_none()
+            && output_variable.is_none()
             && inv.from_parts.is_empty()
             && lookup::message(ctx.wsdl, out).is_some_and(|m| !m.parts.is_empty())
         {
@@ -569,7 +603,7 @@ pub(crate) fn invoke<'a>(ctx: &mut Ctx<'a>, env: &Env<'a>, a: &Activity, inv: &I
             );
         }
         if let Some(inp) = &input
-            && inv.input_variable.is_none()
+            && input_variable.is_none()
             && inv.to_parts.is_empty()
             && lookup::message(ctx.wsdl, inp).is_some_and(|m| !m.parts.is_empty())
         {
@@ -580,14 +614,14 @@ pub(crate) fn invoke<'a>(ctx: &mut Ctx<'a>, env: &Env<'a>, a: &Activity, inv: &I
             );
         }
     }
-    match (&inv.input_variable, &input) {
+    match (&input_variable, &input) {
         (Some(v), Some(m)) => {
             check_message_var(ctx, env, v, m, "SA00048", "<invoke> inputVariable", a.pos)
         }
         (Some(v), None) if env.var(v).is_none() => ctx.undeclared_variable(a.pos, v, what),
         _ => {}
     }
-    match (&inv.output_variable, &output) {
+    match (&output_variable, &output) {
         (Some(v), Some(m)) => {
             check_message_var(ctx, env, v, m, "SA00048", "<invoke> outputVariable", a.pos)
         }

@@ -7,7 +7,10 @@
 //! missing primary activity, forEach/onEvent child not a scope, undeclared extension
 //! namespace); `XPATH` for expressions (unknown BPEL function, undeclared prefix). XPath
 //! syntax errors and undeclared prefixes are warnings unless [`Options::strict_expressions`]
-//! is set (docs/decisions/003-expression-errors.md).
+//! is set (docs/decisions/003-expression-errors.md). The rules Apache ODE does not enforce
+//! (SA00001, SA00005, SA00033, SA00043, SA00046, SA00056, SA00057) are warnings when
+//! [`Options::ode_compat`] is set, and the lowering gives each an ODE-like run-time meaning
+//! (docs/decisions/002-static-analysis-spec-first.md).
 //!
 //! Coverage (section numbers are WS-BPEL 2.0 OASIS Standard):
 //!
@@ -66,6 +69,7 @@ mod scopes;
 mod structure;
 
 pub(crate) use expr::is_deferrable;
+pub(crate) use structure::shared_start_sets;
 
 use bpelgate_wsdl::wsdl::WsdlSet;
 use bpelgate_wsdl::xml::Pos;
@@ -103,6 +107,18 @@ impl Ctx<'_> {
     pub fn warning(&mut self, code: &str, pos: Pos, message: impl Into<String>) {
         self.diags
             .push(Diagnostic::warning(code, self.file, pos, message));
+    }
+
+    /// Records a violation of a rule Apache ODE does not enforce (SA00001, SA00005, SA00033,
+    /// SA00043, SA00046, SA00056, SA00057): an error, or with [`Options::ode_compat`] a warning
+    /// with the same text (docs/decisions/002-static-analysis-spec-first.md).
+    pub fn ode_lenient(&mut self, code: &str, pos: Pos, message: impl Into<String>) {
+        if self.options.ode_compat {
+            let message = format!("{} (accepted: ode-compat)", message.into());
+            self.warning(code, pos, message);
+        } else {
+            self.error(code, pos, message);
+        }
     }
 
     /// Records a reference to a variable that no enclosing scope declares.

@@ -100,72 +100,128 @@ fn contains_start(a: &Activity) -> bool {
 /// SA00056: only start activities, scope, flow and sequence may run before or together with a
 /// start activity. Flow children that wait on links are ordered after their sources, so they
 /// are not simultaneous with the start activities.
+///
+/// With ode-compat, an activity running alongside the start activity, or before it without
+/// waiting for anything, is a warning: it runs in the instance the start activity's message
+/// creates, in the same step (the runtime starts the instance, runs up to the start activity,
+/// then hands it the message). A start activity nested in another activity (it might not be
+/// reached), or one preceded by an activity that waits (invoke, receive, pick, wait: the start
+/// activity would not be active when the message is handed over), stays an error.
 fn check_initial(ctx: &mut Ctx<'_>, a: &Activity) {
+    check_initial_at(ctx, a, false);
+}
+
+fn check_initial_at(ctx: &mut Ctx<'_>, a: &Activity, before: bool) {
     if is_start(a) {
         return;
     }
     match &a.kind {
         ActivityKind::Sequence(c) => {
             if let Some(first) = c.first() {
-                check_initial(ctx, first);
+                check_initial_at(ctx, first, before || contains_start(a));
             }
         }
         ActivityKind::Flow(f) => {
             for c in &f.activities {
                 if c.targets.as_ref().is_none_or(|t| t.links.is_empty()) {
-                    check_initial(ctx, c);
+                    check_initial_at(ctx, c, false);
                 }
             }
         }
         ActivityKind::Scope(s) => {
             if let Some(b) = s.body.activity.as_deref() {
-                check_initial(ctx, b);
+                check_initial_at(ctx, b, before);
             }
         }
         _ => {
             let kind = kind_name(a);
-            let hint = if contains_start(a) {
+            let nested = contains_start(a);
+            let hint = if nested {
                 "a start activity may not be nested in it"
             } else {
                 "it would run before or alongside the start activity"
             };
-            ctx.error(
-                "SA00056",
-                a.pos,
-                format!("<{kind}> cannot come before the process's start activity ({hint}); make a <receive>/<pick> with createInstance=\"yes\" the first activity"),
+            let message = format!(
+                "<{kind}> cannot come before the process's start activity ({hint}); make a <receive>/<pick> with createInstance=\"yes\" the first activity"
             );
+            if nested || (before && may_wait(a)) {
+                ctx.error("SA00056", a.pos, message);
+            } else {
+                ctx.ode_lenient("SA00056", a.pos, message);
+            }
         }
     }
 }
 
+/// True when `a` or an activity inside it (handlers aside) may wait for a message, a partner's
+/// answer or a timer.
+fn may_wait(a: &Activity) -> bool {
+    matches!(
+        a.kind,
+        ActivityKind::Receive(_)
+            | ActivityKind::Invoke(_)
+            | ActivityKind::Pick(_)
+            | ActivityKind::Wait(_)
+    ) || children(a).into_iter().any(may_wait)
+}
+
+/// The correlations of a start activity (a receive, or every onMessage of a pick).
+fn start_correlations(a: &Activity) -> Vec<Correlation> {
+    match &a.kind {
+        ActivityKind::Receive(r) => r.target.correlations.clone(),
+        ActivityKind::Pick(p) => p
+            .on_messages
+            .iter()
+            .flat_map(|m| m.target.correlations.iter().cloned())
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Start activities that have correlations, with them; and the names of the correlation sets
+/// common to all of them (empty when fewer than two start activities have correlations).
+fn common_start_sets<'a>(
+    starts: &[&'a Activity],
+) -> (Vec<(&'a Activity, Vec<Correlation>)>, HashSet<String>) {
+    let with: Vec<(&Activity, Vec<Correlation>)> = starts
+        .iter()
+        .map(|a| (*a, start_correlations(a)))
+        .filter(|(_, c)| !c.is_empty())
+        .collect();
+    let Some((first, rest)) = with.split_first().filter(|(_, rest)| !rest.is_empty()) else {
+        return (with, HashSet::new());
+    };
+    let mut common: HashSet<String> = first.1.iter().map(|c| c.set.clone()).collect();
+    for (_, cs) in rest {
+        let names: HashSet<String> = cs.iter().map(|c| c.set.clone()).collect();
+        common.retain(|n| names.contains(n));
+    }
+    (with, common)
+}
+
+/// The correlation sets shared by several start activities of `process` (SA00057): with
+/// ode-compat, the lowering makes their start activities join them.
+pub(crate) fn shared_start_sets(process: &super::ast::Process) -> HashSet<String> {
+    let Some(main) = process.body.activity.as_deref() else {
+        return HashSet::new();
+    };
+    let mut starts = Vec::new();
+    collect_starts(main, &mut starts);
+    common_start_sets(&starts).1
+}
+
 /// SA00057: several start activities with correlations share a set, initiated with "join".
+///
+/// With ode-compat, a shared set that a start activity initiates with "yes" is a warning: the
+/// lowering turns it into "join", which routes the second start message to the instance the
+/// first created (Apache ODE routes it there too). No common set at all stays an error.
 fn check_start_correlations(ctx: &mut Ctx<'_>, starts: &[&Activity]) {
     if starts.len() < 2 {
         return;
     }
-    let corr_of = |a: &Activity| -> Vec<Correlation> {
-        match &a.kind {
-            ActivityKind::Receive(r) => r.target.correlations.clone(),
-            ActivityKind::Pick(p) => p
-                .on_messages
-                .iter()
-                .flat_map(|m| m.target.correlations.iter().cloned())
-                .collect(),
-            _ => Vec::new(),
-        }
-    };
-    let with: Vec<(&Activity, Vec<Correlation>)> = starts
-        .iter()
-        .map(|a| (*a, corr_of(a)))
-        .filter(|(_, c)| !c.is_empty())
-        .collect();
+    let (with, common) = common_start_sets(starts);
     if with.len() < 2 {
         return;
-    }
-    let mut common: HashSet<String> = with[0].1.iter().map(|c| c.set.clone()).collect();
-    for (_, cs) in &with[1..] {
-        let names: HashSet<String> = cs.iter().map(|c| c.set.clone()).collect();
-        common.retain(|n| names.contains(n));
     }
     if common.is_empty() {
         ctx.error(
@@ -175,12 +231,11 @@ fn check_start_correlations(ctx: &mut Ctx<'_>, starts: &[&Activity]) {
         );
         return;
     }
-    for (a, cs) in &with {
+    for (_, cs) in &with {
         for c in cs {
             if common.contains(&c.set) && c.initiate != Some(Initiate::Join) {
                 let set = &c.set;
-                let _ = a;
-                ctx.error(
+                ctx.ode_lenient(
                     "SA00057",
                     c.pos,
                     format!("correlation set \"{set}\" is shared by several start activities, so it must use initiate=\"join\"; change the initiate attribute"),

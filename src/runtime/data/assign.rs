@@ -602,6 +602,12 @@ fn apply(
                 store.set(var, value);
                 Ok(())
             }
+            // ode-compat (SA00043): Apache ODE replaces the target's message element with the
+            // source's parts, whatever the two types.
+            Src::Message { value, .. } if env.process.ode_compat => {
+                store.set(var, value);
+                Ok(())
+            }
             Src::Message { ty: from, .. } => Err(mismatch(format!(
                 "cannot copy a message of type {from} to variable {} of type {ty}",
                 var_name(env, var)

@@ -8,6 +8,7 @@
 
 use std::sync::Arc;
 
+use bpelgate::compiler;
 use bpelgate::deploy::{BpelCompiler, BuildContext, DescriptorMode, PackageState, Registry, build};
 use bpelgate::events::{
     DefaultEvents, Event, EventBus, EventKind, EventQuery, EventType, InstanceState, RecentEvents,
@@ -107,6 +108,17 @@ const DEPLOY: &str = r#"<deploy xmlns="http://www.apache.org/ode/schemas/dd/2007
 
 /// Deploys a process built by [`process`] (panics with the compiler's errors when it fails).
 pub(crate) fn deploy(bpel: &str) -> (Engine, tempfile::TempDir) {
+    match deploy_with(bpel, compiler::Options::default()) {
+        Ok(deployed) => deployed,
+        Err(errors) => panic!("{errors:#?}"),
+    }
+}
+
+/// [`deploy`] with explicit compiler options; the package's errors when it does not deploy.
+pub(crate) fn deploy_with(
+    bpel: &str,
+    options: compiler::Options,
+) -> Result<(Engine, tempfile::TempDir), Vec<String>> {
     let dir = tempfile::tempdir().expect("temp dir");
     let pkg = dir.path().join("pkg");
     std::fs::create_dir_all(&pkg).expect("package dir");
@@ -129,13 +141,15 @@ pub(crate) fn deploy(bpel: &str) -> (Engine, tempfile::TempDir) {
         &BuildContext {
             conf_dir: dir.path().to_path_buf(),
             limits: Limits::default(),
-            compiler: Default::default(),
+            compiler: options,
         },
         DescriptorMode::Required,
     );
     let info = registry.install("pkg", result);
-    assert_eq!(info.state, PackageState::Deployed, "{:#?}", info.errors);
-    (Engine { registry, router }, dir)
+    if info.state != PackageState::Deployed {
+        return Err(info.errors);
+    }
+    Ok((Engine { registry, router }, dir))
 }
 
 /// A `Req` message.

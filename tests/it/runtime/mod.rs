@@ -12,6 +12,7 @@ mod failure;
 mod faults;
 mod flow;
 pub(crate) mod kit;
+mod ode_compat;
 mod roundtrip;
 mod versions;
 

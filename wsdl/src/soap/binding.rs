@@ -161,6 +161,11 @@ pub struct PortBinding {
     pub soap_binding: bool,
     /// Request-response and one-way operations of the portType, in portType order.
     pub operations: Vec<OperationBinding>,
+    /// Notification and solicit-response operations, bound the way Apache ODE invokes them: the
+    /// request is the operation's input message (none: an empty message), the response its
+    /// output. WS-BPEL forbids them (SA00001); only a process compiled with ode-compat can
+    /// invoke one, and none is ever served.
+    pub outbound_first: Vec<OperationBinding>,
 }
 
 impl PortBinding {
@@ -184,7 +189,8 @@ impl PortBinding {
             _ => (SoapVersion::Soap11, Style::Rpc, false),
         };
         let mut operations = Vec::new();
-        for op in pt.operations.iter().filter(|o| is_usable(o)) {
+        let mut outbound_first = Vec::new();
+        for op in &pt.operations {
             let bop = if soap_binding {
                 binding.operation(&op.name)
             } else {
@@ -194,15 +200,12 @@ impl PortBinding {
             let soap_action = bop.and_then(|b| b.soap_action.clone()).unwrap_or_default();
             let empty = BoundMessage::default();
             let (bin, bout) = bop.map_or((&empty, &empty), |b| (&b.input, &b.output));
-            operations.push(bind_operation(
-                set,
-                pt,
-                op,
-                op_style,
-                soap_action,
-                bin,
-                bout,
-            )?);
+            let bound = bind_operation(set, pt, op, op_style, soap_action, bin, bout)?;
+            if is_usable(op) {
+                operations.push(bound);
+            } else {
+                outbound_first.push(bound);
+            }
         }
         Ok(PortBinding {
             service: service.clone(),
@@ -212,6 +215,7 @@ impl PortBinding {
             version,
             soap_binding,
             operations,
+            outbound_first,
         })
     }
 
@@ -227,12 +231,16 @@ impl PortBinding {
             .port_type(port_type)
             .ok_or_else(|| SoapError::UnknownPortType(port_type.clone()))?;
         let empty = BoundMessage::default();
-        let operations = pt
-            .operations
-            .iter()
-            .filter(|o| is_usable(o))
-            .map(|op| bind_operation(set, pt, op, Style::Rpc, String::new(), &empty, &empty))
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut operations = Vec::new();
+        let mut outbound_first = Vec::new();
+        for op in &pt.operations {
+            let bound = bind_operation(set, pt, op, Style::Rpc, String::new(), &empty, &empty)?;
+            if is_usable(op) {
+                operations.push(bound);
+            } else {
+                outbound_first.push(bound);
+            }
+        }
         Ok(PortBinding {
             service: service.clone(),
             port: port.to_owned(),
@@ -241,6 +249,7 @@ impl PortBinding {
             version: SoapVersion::Soap11,
             soap_binding: false,
             operations,
+            outbound_first,
         })
     }
 
@@ -251,6 +260,18 @@ impl PortBinding {
 
     pub(super) fn op(&self, name: &str) -> Result<&OperationBinding, SoapError> {
         self.operation(name)
+            .ok_or_else(|| SoapError::UnknownOperation(name.to_owned()))
+    }
+
+    /// The operation named `name` as a partner is invoked: one of [`PortBinding::operations`],
+    /// else one of [`PortBinding::outbound_first`].
+    pub fn invocable(&self, name: &str) -> Option<&OperationBinding> {
+        self.operation(name)
+            .or_else(|| self.outbound_first.iter().find(|o| o.name == name))
+    }
+
+    pub(super) fn invoke_op(&self, name: &str) -> Result<&OperationBinding, SoapError> {
+        self.invocable(name)
             .ok_or_else(|| SoapError::UnknownOperation(name.to_owned()))
     }
 }
@@ -270,12 +291,20 @@ fn bind_operation(
     bout: &BoundMessage,
 ) -> Result<OperationBinding, SoapError> {
     let pt_ns = &pt.name.ns;
-    let input_q = op
-        .input
-        .as_ref()
-        .ok_or_else(|| SoapError::UnknownOperation(op.name.clone()))?;
-    let input = bind_message(set, &op.name, input_q, bin, pt_ns, None)?;
-    let output = match (&op.output, op.is_request_response()) {
+    let input = match &op.input {
+        Some(q) => bind_message(set, &op.name, q, bin, pt_ns, None)?,
+        // A notification operation invoked like Apache ODE does: an empty request.
+        None if op.is_outbound_first() => MessageBinding {
+            message: QName::default(),
+            namespace: bin.namespace.clone().unwrap_or_else(|| pt_ns.clone()),
+            parts: Vec::new(),
+        },
+        None => return Err(SoapError::UnknownOperation(op.name.clone())),
+    };
+    let output = match (
+        &op.output,
+        op.is_request_response() || op.is_outbound_first(),
+    ) {
         (Some(q), true) => Some(bind_message(
             set,
             &op.name,

@@ -67,7 +67,7 @@ pub fn encode_request(
     message: &Element,
     headers: &[Element],
 ) -> Result<OutboundRequest, SoapError> {
-    let op = pb.op(operation)?;
+    let op = pb.invoke_op(operation)?;
     let (mut h, body) = write_message(op, &op.input, op.style, &op.name, message)?;
     h.extend(headers.iter().cloned());
     let version = pb.version;
@@ -105,7 +105,7 @@ pub fn decode_response(
     body: &[u8],
     limits: &Limits,
 ) -> Result<PartnerReply, SoapError> {
-    let op = pb.op(operation)?;
+    let op = pb.invoke_op(operation)?;
     let ok = (200..300).contains(&http_status);
     if body.iter().all(u8::is_ascii_whitespace) {
         return match (&op.output, ok) {

@@ -899,3 +899,45 @@ fn header_of_another_message_is_written_from_the_message_form() {
 fn text_of(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
+
+const NOTIFY: &str = r#"<?xml version="1.0"?>
+<definitions xmlns="http://schemas.xmlsoap.org/wsdl/"
+    xmlns:soap="http://schemas.xmlsoap.org/wsdl/soap/"
+    xmlns:xsd="http://www.w3.org/2001/XMLSchema"
+    xmlns:tns="urn:n" targetNamespace="urn:n">
+  <types>
+    <xsd:schema targetNamespace="urn:n" elementFormDefault="qualified">
+      <xsd:element name="pong" type="xsd:string"/>
+    </xsd:schema>
+  </types>
+  <message name="Pong"><part name="parameters" element="tns:pong"/></message>
+  <portType name="NPT">
+    <operation name="ping"><output message="tns:Pong"/></operation>
+  </portType>
+  <binding name="NB" type="tns:NPT">
+    <soap:binding style="document" transport="http://schemas.xmlsoap.org/soap/http"/>
+    <operation name="ping"><soap:operation soapAction="urn:ping"/><output><soap:body use="literal"/></output></operation>
+  </binding>
+  <service name="NService"><port name="NPort" binding="tns:NB"><soap:address location="http://localhost/n"/></port></service>
+</definitions>"#;
+
+/// A notification operation (output only) is never served, and is invoked the way Apache ODE
+/// invokes it (ode-compat): an empty request, its output as the response.
+#[test]
+fn notification_operation_is_invocable_with_an_empty_request() {
+    let pb = PortBinding::resolve(&set(NOTIFY), &QName::new("urn:n", "NService"), "NPort")
+        .expect("binding");
+    assert!(pb.operation("ping").is_none());
+    let op = pb.invocable("ping").expect("ping is invocable");
+    assert!(op.input.parts.is_empty());
+    assert!(op.output.is_some());
+    let req = encode_request(&pb, "ping", &el("<message/>"), &[]).expect("request");
+    assert_eq!(req.soap_action.as_deref(), Some("\"urn:ping\""));
+    let body = text(&req.body);
+    assert!(!body.contains("pong"), "{body}");
+    let reply = env11(r#"<n:pong xmlns:n="urn:n">ok</n:pong>"#);
+    match decode_response(&pb, "ping", 200, reply.as_bytes(), &lim()).expect("reply") {
+        PartnerReply::Output(m) => assert!(canon(&m).contains("ok"), "{}", canon(&m)),
+        other => panic!("{other:?}"),
+    }
+}

@@ -11,6 +11,7 @@ use crate::model::Process;
 
 const STRICT: Options = Options {
     strict_expressions: true,
+    ode_compat: false,
 };
 
 fn compile(name: &str, options: &Options) -> (Option<Process>, Vec<Diagnostic>) {

@@ -4,6 +4,7 @@
 
 mod corpus;
 mod expr_leniency;
+mod ode_compat;
 
 use std::path::{Path, PathBuf};
 
