@@ -1596,7 +1596,9 @@ impl Exec<'_> {
                         ),
                     ));
                 }
-                (Initiate::Yes, Some(_)) if !create_instance => {
+                // Apache ODE enables such a receive and lets a message carrying the set's
+                // current values through (checked in `apply_correlations`); ode-compat does too.
+                (Initiate::Yes, Some(_)) if !create_instance && !self.ctx.process.ode_compat => {
                     return Err(Fault::standard(
                         "correlationViolation",
                         format!(

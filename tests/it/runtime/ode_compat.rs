@@ -91,3 +91,37 @@ async fn sa00057_start_activities_sharing_a_set_join_the_first_ones_instance() {
         resp("s1+p1+r1")
     );
 }
+
+/// Whether the only instance is still live after its messages were handled: the router
+/// forgets an instance once it has ended.
+async fn still_live(e: &Engine) -> bool {
+    for _ in 0..50 {
+        match e.router.instances().first() {
+            None => return false,
+            Some(i) if !i.status.eq_ignore_ascii_case("active") => return false,
+            Some(_) => {}
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    true
+}
+
+#[tokio::test]
+async fn an_on_event_reinitiating_an_initiated_set_faults_by_default_and_takes_equal_values_with_compat()
+ {
+    let text = bpel("reinitiate_on_event");
+    // Default: enabling an onEvent that would initiate the set again is a correlationViolation,
+    // so the instance ends (it could only complete after `run`).
+    let (e, _d) = deploy_with(&text, Options::default()).expect("deploys by default");
+    e.send("TestService", "start", &req("s", "K1")).await;
+    assert!(!still_live(&e).await, "the instance should have faulted");
+    // ode-compat: the event handler is enabled and takes a message with the set's own values.
+    let (e, _d) = deploy_with(&text, COMPAT).expect("deploys with ode-compat");
+    e.send("TestService", "start", &req("s", "K1")).await;
+    assert!(still_live(&e).await);
+    e.send("TestService", "ping", &req("p", "K1")).await;
+    assert_eq!(
+        output(e.call("TestService", "run", &req("r", "K1")).await),
+        resp("start-s+p")
+    );
+}
