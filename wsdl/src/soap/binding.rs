@@ -200,10 +200,12 @@ impl PortBinding {
             let soap_action = bop.and_then(|b| b.soap_action.clone()).unwrap_or_default();
             let empty = BoundMessage::default();
             let (bin, bout) = bop.map_or((&empty, &empty), |b| (&b.input, &b.output));
-            let bound = bind_operation(set, pt, op, op_style, soap_action, bin, bout)?;
+            let bound = bind_operation(set, pt, op, op_style, soap_action, bin, bout);
             if is_usable(op) {
-                operations.push(bound);
-            } else {
+                operations.push(bound?);
+            } else if let Ok(bound) = bound {
+                // Served ports never use these: one that cannot be bound must not take the
+                // port's usable operations down with it.
                 outbound_first.push(bound);
             }
         }
@@ -234,10 +236,10 @@ impl PortBinding {
         let mut operations = Vec::new();
         let mut outbound_first = Vec::new();
         for op in &pt.operations {
-            let bound = bind_operation(set, pt, op, Style::Rpc, String::new(), &empty, &empty)?;
+            let bound = bind_operation(set, pt, op, Style::Rpc, String::new(), &empty, &empty);
             if is_usable(op) {
-                operations.push(bound);
-            } else {
+                operations.push(bound?);
+            } else if let Ok(bound) = bound {
                 outbound_first.push(bound);
             }
         }
