@@ -89,6 +89,17 @@ fn still_rejected(name: &str) {
     }
 }
 
+/// The first `<invoke>` of a compiled process.
+fn first_invoke(p: &crate::model::Process) -> &crate::model::Invoke {
+    p.activities
+        .iter()
+        .find_map(|a| match &a.kind {
+            ActivityKind::Invoke(i) => Some(i),
+            _ => None,
+        })
+        .expect("an invoke")
+}
+
 #[test]
 fn sa00001_notification_operations_are_ignored() {
     demoted("SA00001_notification_operation");
@@ -97,14 +108,7 @@ fn sa00001_notification_operations_are_ignored() {
 #[test]
 fn sa00005_invoke_port_type_attribute_gives_way_to_the_role() {
     let p = demoted("SA00005_invoke_port_type_mismatch");
-    let inv = p
-        .activities
-        .iter()
-        .find_map(|a| match &a.kind {
-            ActivityKind::Invoke(i) => Some(i),
-            _ => None,
-        })
-        .expect("an invoke");
+    let inv = first_invoke(&p);
     assert_eq!(inv.operation.port_type.local, "PT");
     assert!(inv.operation.request_response);
 }
@@ -128,14 +132,7 @@ fn sa00043_cross_type_message_copy() {
 #[test]
 fn sa00046_missing_pattern() {
     let p = demoted("SA00046_request_response_correlation_without_pattern");
-    let inv = p
-        .activities
-        .iter()
-        .find_map(|a| match &a.kind {
-            ActivityKind::Invoke(i) => Some(i),
-            _ => None,
-        })
-        .expect("an invoke");
+    let inv = first_invoke(&p);
     // Like Apache ODE, a correlation without pattern on a request-response invoke applies to
     // neither message: it is dropped.
     assert!(inv.correlations.is_empty(), "{:?}", inv.correlations);
