@@ -1433,7 +1433,11 @@ impl<'a> Lowerer<'a> {
         // time; any other failure comes from lowering an unchecked AST.
         let mut error = None;
         let compiled = match Language::from_uri(&language) {
-            Some(lang) => match xpath::compile(&e.text, lang, &e.ns) {
+            Some(lang) => match xpath::compile(
+                check::jaxen_text(&e.text, lang, self.p.ode_compat).unwrap_or(&e.text),
+                lang,
+                &e.ns,
+            ) {
                 Ok(c) => Some(c),
                 Err(errors) => {
                     let text = &e.text;

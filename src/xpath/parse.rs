@@ -1555,3 +1555,35 @@ impl Parser {
         }
     }
 }
+
+/// Where an XPath 1.0 expression has a string literal that never closes, the byte offset of its
+/// opening quote. Apache ODE's XPath 1.0 engine (Jaxen) silently drops such a literal (its
+/// lexer runs out of input and ends the token stream), so ODE processes with a stray quote at
+/// the end of an expression run; `ode-compat` reproduces that
+/// (docs/decisions/002-static-analysis-spec-first.md).
+pub fn unterminated_literal(text: &str) -> Option<usize> {
+    let mut open: Option<(usize, char)> = None;
+    for (i, c) in text.char_indices() {
+        match open {
+            Some((_, q)) if c == q => open = None,
+            Some(_) => {}
+            None if c == '\'' || c == '"' => open = Some((i, c)),
+            None => {}
+        }
+    }
+    open.map(|(i, _)| i)
+}
+
+#[cfg(test)]
+mod unterminated_tests {
+    use super::unterminated_literal;
+
+    #[test]
+    fn finds_only_a_literal_that_never_closes() {
+        assert_eq!(unterminated_literal("concat($a,' World')\""), Some(19));
+        assert_eq!(unterminated_literal("concat($a, \"it's\")"), None);
+        assert_eq!(unterminated_literal("'a' = \"b\""), None);
+        assert_eq!(unterminated_literal("'abc"), Some(0));
+        assert_eq!(unterminated_literal("$x + 1"), None);
+    }
+}

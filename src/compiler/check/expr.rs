@@ -61,6 +61,26 @@ pub(crate) fn check(ctx: &mut Ctx<'_>, env: &Env<'_>, e: &Expr, role: Role<'_>) 
     let Some(lang) = effective_language(ctx, e, role == Role::Query) else {
         return;
     };
+    let jaxen;
+    let e = match jaxen_text(&e.text, lang, ctx.options.ode_compat) {
+        Some(text) => {
+            ctx.warning(
+                "XPATH",
+                e.pos,
+                format!(
+                    "expression \"{}\": the unterminated string literal at its end is ignored, as \
+                     Apache ODE's XPath 1.0 engine does (accepted: ode-compat)",
+                    e.text
+                ),
+            );
+            jaxen = Expr {
+                text: text.to_string(),
+                ..e.clone()
+            };
+            &jaxen
+        }
+        None => e,
+    };
     let compiled = match xpath::compile(&e.text, lang, &e.ns) {
         Ok(c) => c,
         Err(errors) => {
@@ -91,6 +111,16 @@ pub(crate) fn check(ctx: &mut Ctx<'_>, env: &Env<'_>, e: &Expr, role: Role<'_>) 
 /// faulting at run time) when expressions are not checked strictly.
 pub(crate) fn is_deferrable(kind: ErrorKind) -> bool {
     matches!(kind, ErrorKind::Syntax | ErrorKind::UndeclaredPrefix)
+}
+
+/// With ode-compat, the part of an XPath 1.0 expression that Apache ODE evaluates when the
+/// text ends in a string literal that never closes (its XPath 1.0 engine drops that literal);
+/// None when the text is used as written.
+pub(crate) fn jaxen_text(text: &str, lang: Language, ode_compat: bool) -> Option<&str> {
+    if !ode_compat || lang != Language::XPath1 {
+        return None;
+    }
+    xpath::parse::unterminated_literal(text).map(|at| text[..at].trim_end())
 }
 
 fn report_compile_error(ctx: &mut Ctx<'_>, e: &Expr, err: &XPathError) {

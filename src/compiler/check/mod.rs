@@ -68,7 +68,7 @@ mod messaging;
 mod scopes;
 mod structure;
 
-pub(crate) use expr::is_deferrable;
+pub(crate) use expr::{is_deferrable, jaxen_text};
 pub(crate) use structure::shared_start_sets;
 
 use bpelgate_wsdl::wsdl::WsdlSet;

@@ -8,7 +8,7 @@ use std::path::Path;
 use bpelgate::compiler::Options;
 
 use super::kit::{deploy_with, process, req, resp};
-use super::{Engine, output};
+use super::{Engine, fault, output};
 
 const COMPAT: Options = Options {
     strict_expressions: false,
@@ -123,5 +123,20 @@ async fn an_on_event_reinitiating_an_initiated_set_faults_by_default_and_takes_e
     assert_eq!(
         output(e.call("TestService", "run", &req("r", "K1")).await),
         resp("start-s+p")
+    );
+}
+
+#[tokio::test]
+async fn a_stray_quote_ending_an_xpath_1_expression_faults_by_default_and_is_dropped_with_compat() {
+    let text = bpel("jaxen_stray_quote");
+    let (e, _d) = deploy_with(&text, Options::default()).expect("deploys with a warning");
+    assert_eq!(
+        fault(e.call("TestService", "run", &req("Hello", "K")).await).local,
+        "subLanguageExecutionFault"
+    );
+    let (e, _d) = deploy_with(&text, COMPAT).expect("deploys with ode-compat");
+    assert_eq!(
+        output(e.call("TestService", "run", &req("Hello", "K")).await),
+        resp("Hello World")
     );
 }
