@@ -50,11 +50,15 @@ struct Server {
 }
 
 async fn start() -> Server {
+    start_with(&bpel()).await
+}
+
+async fn start_with(bpel: &str) -> Server {
     let dir = tempfile::tempdir().expect("temp dir");
     let pkg = dir.path().join("soaptest");
     std::fs::create_dir_all(&pkg).expect("package dir");
     std::fs::write(pkg.join("test.wsdl"), TEST_WSDL).expect("wsdl");
-    std::fs::write(pkg.join("p.bpel"), bpel()).expect("bpel");
+    std::fs::write(pkg.join("p.bpel"), bpel).expect("bpel");
     std::fs::write(pkg.join("deploy.xml"), MAIN_DEPLOY).expect("deploy.xml");
     let mut config = Config::default();
     config.server.http_port = 0;
@@ -207,6 +211,11 @@ async fn valid_rpc_request_gets_the_reply() {
     assert!(r.body.contains(SOAP11), "{}", r.body);
     assert!(r.body.contains("runResponse"), "{}", r.body);
     assert!(r.body.contains("<out>hello bob</out>"), "{}", r.body);
+    assert!(
+        !r.body.contains("Header"),
+        "no header block to send: {}",
+        r.body
+    );
     // Without a SOAPAction header the body's wrapper element selects the operation.
     let r = send(
         s.addr,
@@ -218,6 +227,43 @@ async fn valid_rpc_request_gets_the_reply() {
     .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(r.body.contains("hello no action"), "{}", r.body);
+    s.running.shutdown().await.expect("shutdown");
+}
+
+#[tokio::test]
+async fn undeclared_soap_header_is_copied_to_the_reply_with_ode_header_attribute() {
+    // Apache ODE keeps header blocks the binding does not declare as extra parts, which
+    // `header="…"` copies address; parts the WSDL message lacks go out as header blocks.
+    let s = start_with(&process(
+        "",
+        r#"<sequence>
+          <receive partnerLink="client" operation="run" variable="req" createInstance="yes"/>
+          <assign>
+            <copy><from>concat('hello ', $req.in)</from><to variable="resp" part="out"/></copy>
+            <copy><from variable="req" header="ConversationId"/><to variable="resp" header="ConversationId"/></copy>
+          </assign>
+          <reply partnerLink="client" operation="run" variable="resp"/>
+        </sequence>"#,
+    ))
+    .await;
+    let request = format!(
+        r#"<?xml version="1.0"?><soapenv:Envelope xmlns:soapenv="{SOAP11}"><soapenv:Header><c:ConversationId xmlns:c="urn:conv">ZZZXYZ</c:ConversationId><wsa:MessageID xmlns:wsa="http://www.w3.org/2005/08/addressing">urn:uuid:1</wsa:MessageID></soapenv:Header><soapenv:Body><t:run xmlns:t="urn:t"><in>bob</in><key>k</key></t:run></soapenv:Body></soapenv:Envelope>"#
+    );
+    let r = post11(s.addr, "run", &request).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("<out>hello bob</out>"), "{}", r.body);
+    let header = r
+        .body
+        .split_once("<soapenv:Header>")
+        .and_then(|(_, rest)| rest.split_once("</soapenv:Header>"))
+        .map(|(h, _)| h)
+        .unwrap_or_else(|| panic!("no SOAP Header in the reply: {}", r.body));
+    assert!(
+        header.starts_with("<c:ConversationId xmlns:c=\"urn:conv\">ZZZXYZ</c:ConversationId>"),
+        "the first header block is the conversation id: {header}"
+    );
+    // WS-Addressing blocks describe the request's exchange: not echoed.
+    assert!(!r.body.contains("MessageID"), "{}", r.body);
     s.running.shutdown().await.expect("shutdown");
 }
 

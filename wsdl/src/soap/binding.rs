@@ -16,8 +16,7 @@ pub enum PartPlace {
     Header,
     /// As a SOAP header block named by a `soap:header` whose message is not the operation's
     /// (WSDL 1.1 §3.7 allows any message). Apache ODE keeps such a header as one more part of
-    /// the message, named after the header's part; it is written when the message form has
-    /// it and never read into a request (the operation's message does not declare it).
+    /// the message, named after the header's part, read and written like a header part.
     ForeignHeader,
     /// Neither: `soap:body/@parts` leaves it out and no `soap:header` names it.
     Unbound,

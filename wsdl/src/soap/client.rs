@@ -68,7 +68,7 @@ pub fn encode_request(
     headers: &[Element],
 ) -> Result<OutboundRequest, SoapError> {
     let op = pb.invoke_op(operation)?;
-    let (mut h, body) = write_message(op, &op.input, op.style, &op.name, message)?;
+    let (mut h, body) = write_message(op, &op.input, op.style, &op.name, message, headers)?;
     h.extend(headers.iter().cloned());
     let version = pb.version;
     let bytes = write_envelope(version, h, body);

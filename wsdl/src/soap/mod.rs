@@ -5,6 +5,13 @@
 //! An element part's accessor holds the part element; a type part's accessor holds the value
 //! (text and/or children) directly.
 //!
+//! SOAP header blocks the binding does not declare travel too, as Apache ODE does (custom
+//! headers such as conversation ids): read, each becomes one more accessor named after the
+//! block's local name and holding the block, as a declared element header part's does (declared
+//! parts win a name clash; WS-Addressing blocks are left out, they describe the exchange);
+//! written, every accessor that is not a part of the message and holds an element becomes a
+//! header block after the declared ones.
+//!
 //! - [`PortBinding::resolve`] flattens service/port/binding/portType/messages into what the
 //!   mapping needs per operation (style, version, soapAction, rpc namespace, body vs header parts,
 //!   faults).

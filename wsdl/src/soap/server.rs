@@ -9,8 +9,8 @@ use super::envelope::{
     version_of_content_type, with_scope, write_envelope,
 };
 use super::message::{
-    accessor, accessor_from_rpc, accessor_from_wire, content_accessor, has_value, new_message,
-    renamed, wire_from_accessor,
+    accessor, accessor_from_rpc, accessor_from_wire, content_accessor, element_accessor, has_value,
+    new_message, renamed, wire_from_accessor,
 };
 use super::{SoapError, SoapFault};
 
@@ -257,13 +257,20 @@ pub(super) fn read_message(
             }
         }
     }
+    // Header blocks the binding declares fill their parts; every other one is kept too (below).
+    let mut taken = vec![false; headers.len()];
     for (i, p) in mb.parts.iter().enumerate() {
-        if p.place != PartPlace::Header {
+        if !matches!(p.place, PartPlace::Header | PartPlace::ForeignHeader) {
             continue;
         }
         let want = p.wire_name();
-        if let Some(h) = headers.iter().find(|h| h.name == want) {
-            slots[i] = Some(accessor_from_wire(p, h.clone()));
+        if let Some(j) = headers
+            .iter()
+            .enumerate()
+            .position(|(j, h)| !taken[j] && h.name == want)
+        {
+            taken[j] = true;
+            slots[i] = Some(accessor_from_wire(p, headers[j].clone()));
         }
     }
     let mut message = new_message();
@@ -287,7 +294,32 @@ pub(super) fn read_message(
             }
         }
     }
+    for (h, _) in headers.iter().zip(taken).filter(|(_, t)| !t) {
+        let local = h.name.local.as_str();
+        if is_exchange_header(h)
+            || mb.parts.iter().any(|p| p.name == local)
+            || accessor(&message, local).is_some()
+        {
+            continue;
+        }
+        message
+            .children
+            .push(Node::Element(element_accessor(local, h.clone())));
+    }
     Ok(message)
+}
+
+/// WS-Addressing namespaces (W3C 1.0 and the 2004/08 submission).
+const WSA_NS: [&str; 2] = [
+    "http://www.w3.org/2005/08/addressing",
+    "http://schemas.xmlsoap.org/ws/2004/08/addressing",
+];
+
+/// True for a header block that describes the exchange rather than the message: WS-Addressing
+/// headers. Kept in the message form, a process replying with (or forwarding) its input
+/// variable would echo the request's MessageID, Action and To.
+fn is_exchange_header(h: &Element) -> bool {
+    WSA_NS.contains(&h.name.ns.as_str())
 }
 
 fn part_list(mb: &MessageBinding, place: PartPlace) -> String {
@@ -305,13 +337,16 @@ fn part_list(mb: &MessageBinding, place: PartPlace) -> String {
 }
 
 /// Writes the message form `message` as `mb` on the wire: (header blocks, body entries).
-/// `wrapper` is the rpc wrapper's name (rpc style only).
+/// `wrapper` is the rpc wrapper's name (rpc style only). Accessors that are not parts of `mb`
+/// become header blocks after the declared ones, except those whose element has the name of one
+/// of `extra` (header blocks the caller adds itself).
 pub(super) fn write_message(
     op: &OperationBinding,
     mb: &MessageBinding,
     style: Style,
     wrapper: &str,
     message: &Element,
+    extra: &[Element],
 ) -> Result<(Vec<Element>, Vec<Element>), SoapError> {
     let missing = |part: &str| SoapError::MissingPart {
         operation: op.name.clone(),
@@ -324,6 +359,18 @@ pub(super) fn write_message(
             && let Some(h) = wire_from_accessor(p, acc)
         {
             headers.push(h);
+        }
+    }
+    // Accessors the WSDL message does not have: header blocks a process kept or set (Apache
+    // ODE's `header="…"`), written as they are.
+    for acc in message.elements() {
+        if !acc.name.ns.is_empty() || mb.parts.iter().any(|p| p.name == acc.name.local) {
+            continue;
+        }
+        if let Some(h) = acc.first_element()
+            && !extra.iter().any(|x| x.name == h.name)
+        {
+            headers.push(h.clone());
         }
     }
     let mut body = Vec::new();
@@ -367,8 +414,14 @@ pub fn encode_response(
         .output
         .as_ref()
         .ok_or_else(|| SoapError::NoOutput(operation.to_owned()))?;
-    let (headers, body) =
-        write_message(op, out, op.style, &format!("{}Response", op.name), message)?;
+    let (headers, body) = write_message(
+        op,
+        out,
+        op.style,
+        &format!("{}Response", op.name),
+        message,
+        &[],
+    )?;
     Ok(write_envelope(version, headers, body))
 }
 

@@ -310,7 +310,12 @@ fn document_round_trip_with_header_part() {
     .unwrap();
     assert_eq!(req.version, SoapVersion::Soap11);
     assert_eq!(req.operation, "place");
-    assert_eq!(canon(&req.message), canon(&msg));
+    // The undeclared header block is kept as one more accessor after the parts.
+    let mut with_trace = msg;
+    with_trace.children.push(Node::Element(el(
+        "<trace><x:trace xmlns:x='urn:trace'>42</x:trace></trace>",
+    )));
+    assert_eq!(canon(&req.message), canon(&with_trace));
     assert_eq!(req.headers.len(), 2);
     assert_eq!(canon(&req.headers[1]), canon(&extra));
 
@@ -938,6 +943,156 @@ fn notification_operation_is_invocable_with_an_empty_request() {
     let reply = env11(r#"<n:pong xmlns:n="urn:n">ok</n:pong>"#);
     match decode_response(&pb, "ping", 200, reply.as_bytes(), &lim()).expect("reply") {
         PartnerReply::Output(m) => assert!(canon(&m).contains("ok"), "{}", canon(&m)),
+        other => panic!("{other:?}"),
+    }
+}
+
+fn header_names(envelope: &[u8]) -> Vec<String> {
+    el(&text_of(envelope))
+        .child(SOAP11_ENV, "Header")
+        .map(|h| h.elements().map(|e| e.name.clark()).collect())
+        .unwrap_or_default()
+}
+
+#[test]
+fn undeclared_header_blocks_become_accessors() {
+    let pb = rpc();
+    let req = format!(
+        "<s:Envelope xmlns:s='{SOAP11_ENV}'><s:Header>\
+         <c:ConversationId xmlns:c='urn:conv'>ZZZXYZ</c:ConversationId>\
+         <wsa:MessageID xmlns:wsa='http://www.w3.org/2005/08/addressing'>urn:m1</wsa:MessageID>\
+         <c:ConversationId xmlns:c='urn:other'>second</c:ConversationId>\
+         </s:Header><s:Body><c:add xmlns:c='urn:calc'><a>1</a><b>2</b></c:add></s:Body>\
+         </s:Envelope>"
+    );
+    let got = decode_request(&pb, None, None, req.as_bytes(), &lim()).unwrap();
+    // Same shape as a declared element header part: the accessor holds the block itself. The
+    // first block of a name wins; WS-Addressing blocks describe the exchange and stay out.
+    assert_eq!(
+        canon(&got.message),
+        canon(&el("<message><a>1</a><b>2</b>\
+             <ConversationId><c:ConversationId xmlns:c='urn:conv'>ZZZXYZ</c:ConversationId>\
+             </ConversationId></message>"))
+    );
+    assert_eq!(got.headers.len(), 3);
+}
+
+#[test]
+fn undeclared_header_never_overrides_a_declared_part() {
+    let pb = doc();
+    // A block named like the body part 'order' and one named like the header part 'auth'
+    // (other namespaces): the declared parts keep their own values.
+    let req = format!(
+        "<s:Envelope xmlns:s='{SOAP11_ENV}'><s:Header>\
+         <x:order xmlns:x='urn:x'>fake</x:order><x:auth xmlns:x='urn:x'>fake</x:auth>\
+         <t:auth xmlns:t='urn:doc:types'>secret</t:auth>\
+         </s:Header><s:Body><t:order xmlns:t='urn:doc:types'>3 apples</t:order></s:Body>\
+         </s:Envelope>"
+    );
+    let got = decode_request(&pb, None, Some("urn:place"), req.as_bytes(), &lim()).unwrap();
+    assert_eq!(
+        canon(&got.message),
+        canon(&el(
+            "<message><auth><t:auth xmlns:t='urn:doc:types'>secret</t:auth></auth>\
+             <order><t:order xmlns:t='urn:doc:types'>3 apples</t:order></order></message>"
+        ))
+    );
+    // Absent declared header part: a same-named undeclared block still does not take its name.
+    let req = format!(
+        "<s:Envelope xmlns:s='{SOAP11_ENV}'><s:Header><x:auth xmlns:x='urn:x'>fake</x:auth>\
+         </s:Header><s:Body><t:order xmlns:t='urn:doc:types'>3 apples</t:order></s:Body>\
+         </s:Envelope>"
+    );
+    let got = decode_request(&pb, None, Some("urn:place"), req.as_bytes(), &lim()).unwrap();
+    assert_eq!(
+        canon(&got.message),
+        canon(&el(
+            "<message><order><t:order xmlns:t='urn:doc:types'>3 apples</t:order></order></message>"
+        ))
+    );
+}
+
+#[test]
+fn extra_accessors_are_written_as_header_blocks() {
+    let pb = rpc();
+    let plain = el("<message><sum>3</sum></message>");
+    let before = encode_response(&pb, SoapVersion::Soap11, "add", &plain).unwrap();
+    assert!(header_names(&before).is_empty());
+    let mut with = plain;
+    with.children.push(Node::Element(el(
+        "<ConversationId><c:ConversationId xmlns:c='urn:conv'>ZZYV</c:ConversationId>\
+         </ConversationId>",
+    )));
+    // An accessor without an element has no header block to write.
+    with.children
+        .push(Node::Element(el("<empty>text only</empty>")));
+    let after = encode_response(&pb, SoapVersion::Soap11, "add", &with).unwrap();
+    assert_eq!(header_names(&after), ["{urn:conv}ConversationId"]);
+    let root = el(&text_of(&after));
+    assert_eq!(
+        canon(root.child(SOAP11_ENV, "Body").unwrap()),
+        canon(el(&text_of(&before)).child(SOAP11_ENV, "Body").unwrap())
+    );
+
+    // Outbound requests too, after the declared header parts; a block the caller adds itself
+    // wins over an accessor of the same element name.
+    let pb = doc();
+    let msg = el(
+        "<message><auth><t:auth xmlns:t='urn:doc:types'>secret</t:auth></auth>\
+         <order><t:order xmlns:t='urn:doc:types'>3 apples</t:order></order>\
+         <ConversationId><c:ConversationId xmlns:c='urn:conv'>ZZZXYZ</c:ConversationId>\
+         </ConversationId><trace><x:trace xmlns:x='urn:trace'>1</x:trace></trace></message>",
+    );
+    let own = el("<x:trace xmlns:x='urn:trace'>2</x:trace>");
+    let out = encode_request(&pb, "place", &msg, std::slice::from_ref(&own)).unwrap();
+    assert_eq!(
+        header_names(&out.body),
+        [
+            "{urn:doc:types}auth",
+            "{urn:conv}ConversationId",
+            "{urn:trace}trace"
+        ]
+    );
+    assert!(text_of(&out.body).contains(">2<"));
+    assert!(!text_of(&out.body).contains(">1<"));
+}
+
+#[test]
+fn messages_of_declared_parts_encode_as_before() {
+    // Byte-for-byte: the envelope of a message with exactly its parts is what it always was.
+    let pb = doc();
+    let msg = el(
+        "<message><auth><t:auth xmlns:t='urn:doc:types'>secret</t:auth></auth>\
+         <order><t:order xmlns:t='urn:doc:types'>3 apples</t:order></order></message>",
+    );
+    let out = encode_request(&pb, "place", &msg, &[]).unwrap();
+    assert_eq!(
+        text_of(&out.body),
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\
+         <soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\">\
+         <soapenv:Header><t:auth xmlns:t=\"urn:doc:types\">secret</t:auth></soapenv:Header>\
+         <soapenv:Body><t:order xmlns:t=\"urn:doc:types\">3 apples</t:order></soapenv:Body>\
+         </soapenv:Envelope>"
+    );
+}
+
+#[test]
+fn partner_reply_keeps_undeclared_headers() {
+    let pb = doc();
+    let resp = format!(
+        "<s:Envelope xmlns:s='{SOAP11_ENV}'><s:Header>\
+         <c:ConversationId xmlns:c='urn:conv'>ZZYV</c:ConversationId></s:Header>\
+         <s:Body><t:receipt xmlns:t='urn:doc:types'>ok</t:receipt></s:Body></s:Envelope>"
+    );
+    match decode_response(&pb, "place", 200, resp.as_bytes(), &lim()).unwrap() {
+        PartnerReply::Output(m) => assert_eq!(
+            canon(&m),
+            canon(&el(
+                "<message><receipt><t:receipt xmlns:t='urn:doc:types'>ok</t:receipt></receipt>\
+                 <ConversationId><c:ConversationId xmlns:c='urn:conv'>ZZYV</c:ConversationId>\
+                 </ConversationId></message>"
+            ))
+        ),
         other => panic!("{other:?}"),
     }
 }
