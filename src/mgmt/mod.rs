@@ -160,6 +160,7 @@ impl Management {
             (&Method::GET, ["processes"]) => json(StatusCode::OK, &registry.processes()),
             (&Method::GET, ["instances"]) => self.instances(req).await,
             (&Method::GET, ["jobs", "parked"]) => self.parked_jobs().await,
+            (&Method::DELETE, ["instances", id]) => self.delete_instance(id).await,
             (&Method::GET, ["instances", id]) => match id.parse::<i64>() {
                 Ok(id) => self.instance(id).await,
                 Err(_) => error(
@@ -314,6 +315,38 @@ impl Management {
             ),
             Ok(false) => error(StatusCode::NOT_FOUND, &format!("no live instance {id}")),
             Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, &e),
+        }
+    }
+
+    /// `DELETE /management/instances/{id}`: removes an ended instance with its events and
+    /// jobs. A live one (active, suspended, waiting for recovery) is refused with 409, so no
+    /// running work is dropped by accident: terminate it first.
+    async fn delete_instance(&self, id: &str) -> HttpResponse {
+        let Ok(id) = id.parse::<i64>() else {
+            return error(
+                StatusCode::BAD_REQUEST,
+                &format!("'{id}' is not an instance id"),
+            );
+        };
+        let Some(router) = &self.router else {
+            return error(StatusCode::NOT_FOUND, &format!("no instance {id}"));
+        };
+        if let Some(live) = router.instances().into_iter().find(|i| i.id == id) {
+            return error(
+                StatusCode::CONFLICT,
+                &format!(
+                    "instance {id} is {}; terminate it before deleting it",
+                    live.status.to_lowercase()
+                ),
+            );
+        }
+        match router.delete_stored_instance(id).await {
+            Ok(true) => json(
+                StatusCode::OK,
+                &serde_json::json!({ "id": id, "deleted": true }),
+            ),
+            Ok(false) => error(StatusCode::NOT_FOUND, &format!("no instance {id}")),
+            Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
         }
     }
 

@@ -487,6 +487,15 @@ impl Router {
         }
     }
 
+    /// Deletes a stored instance with its jobs and events; false when the store has no such
+    /// instance (or there is no store). The caller makes sure the instance has ended.
+    pub async fn delete_stored_instance(&self, id: i64) -> Result<bool, StoreError> {
+        match self.store() {
+            Some(s) => s.delete_instance(id).await,
+            None => Ok(false),
+        }
+    }
+
     /// Jobs parked after too many failures.
     pub async fn parked_jobs(&self) -> Result<Vec<crate::store::Job>, StoreError> {
         match self.store() {

@@ -140,3 +140,117 @@ async fn metrics_count_packages_and_processes() {
         405
     );
 }
+
+/// A server with the real compiler and the sample packages of `examples/`, on SQLite.
+async fn start_with_samples(data_dir: &std::path::Path) -> bpelgate::server::Running {
+    let mut config = bpelgate::config::Config::default();
+    config.server.http_port = 0;
+    config.server.data_dir = data_dir.to_path_buf();
+    config.server.deploy_dir = config.server.default_deploy_dir();
+    config.server.samples_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    config.server.scan_interval_ms = 50;
+    bpelgate::server::start(config, std::sync::Arc::new(bpelgate::deploy::BpelCompiler))
+        .await
+        .expect("server starts")
+}
+
+/// The id and status of every stored instance of process `local` (any namespace).
+async fn instances_of(addr: std::net::SocketAddr, local: &str) -> Vec<(i64, String)> {
+    let list = request(addr, "GET", "/management/instances", &[], "").await;
+    assert_eq!(list.status, 200, "{}", list.body);
+    list.json()
+        .as_array()
+        .expect("a JSON array")
+        .iter()
+        .filter(|i| {
+            i["pid"]
+                .as_str()
+                .is_some_and(|p| p.contains(&format!("}}{local}-")))
+        })
+        .map(|i| {
+            (
+                i["id"].as_i64().expect("id"),
+                i["status"].as_str().expect("status").to_string(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delete_removes_an_ended_instance_and_refuses_a_live_one() {
+    let data = tempfile::tempdir().unwrap();
+    let running = start_with_samples(data.path()).await;
+    let addr = running.local_addr();
+    let soap = |ns: &str, body: &str| {
+        format!(
+            r#"<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" xmlns:m="{ns}"><s:Body>{body}</s:Body></s:Envelope>"#
+        )
+    };
+
+    // An ended instance: HelloWorld completes at once.
+    let hello = request(
+        addr,
+        "POST",
+        "/services/HelloService",
+        &[
+            ("Content-Type", "text/xml"),
+            ("SOAPAction", "\"http://bpelgate.example/hello/wsdl/hello\""),
+        ],
+        &soap(
+            "http://bpelgate.example/hello/wsdl",
+            "<m:hello><m:name>Ada</m:name></m:hello>",
+        ),
+    )
+    .await;
+    assert_eq!(hello.status, 200, "{}", hello.body);
+    let done = instances_of(addr, "HelloWorld").await;
+    assert_eq!(done.len(), 1, "{done:?}");
+    let (id, status) = &done[0];
+    assert_eq!(status, "completed");
+    let path = format!("/management/instances/{id}");
+    let deleted = request(addr, "DELETE", &path, &[], "").await;
+    assert_eq!(deleted.status, 200, "{}", deleted.body);
+    assert_eq!(deleted.json(), json!({ "id": id, "deleted": true }));
+    assert_eq!(request(addr, "GET", &path, &[], "").await.status, 404);
+    assert_eq!(request(addr, "DELETE", &path, &[], "").await.status, 404);
+    assert!(instances_of(addr, "HelloWorld").await.is_empty());
+
+    // A live instance: LoanApproval waits for an officer.
+    let filed = request(
+        addr,
+        "POST",
+        "/services/LoanService",
+        &[
+            ("Content-Type", "text/xml"),
+            ("SOAPAction", "\"http://bpelgate.example/loan/wsdl/request\""),
+        ],
+        &soap(
+            "http://bpelgate.example/loan/wsdl",
+            "<m:request><m:applicationId>D-1</m:applicationId><m:applicant>Ada</m:applicant><m:amount>10</m:amount></m:request>",
+        ),
+    )
+    .await;
+    assert_eq!(filed.status, 202, "{}", filed.body);
+    let waiting = instances_of(addr, "LoanApproval").await;
+    assert_eq!(waiting.len(), 1, "{waiting:?}");
+    let (id, status) = &waiting[0];
+    assert_eq!(status, "active");
+    let path = format!("/management/instances/{id}");
+    let refused = request(addr, "DELETE", &path, &[], "").await;
+    assert_eq!(refused.status, 409, "{}", refused.body);
+    assert!(refused.body.contains("terminate it"), "{}", refused.body);
+    assert_eq!(request(addr, "GET", &path, &[], "").await.status, 200);
+    let stopped = request(addr, "POST", &format!("{path}/terminate"), &[], "").await;
+    assert_eq!(stopped.status, 200, "{}", stopped.body);
+    let deleted = request(addr, "DELETE", &path, &[], "").await;
+    assert_eq!(deleted.status, 200, "{}", deleted.body);
+    assert_eq!(request(addr, "GET", &path, &[], "").await.status, 404);
+
+    assert_eq!(
+        request(addr, "DELETE", "/management/instances/abc", &[], "")
+            .await
+            .status,
+        400
+    );
+    running.shutdown().await.unwrap();
+}
