@@ -31,11 +31,12 @@ use tokio::sync::oneshot;
 use tracing::{debug, warn};
 
 use crate::deploy::Registry;
+use crate::deploy::descriptor::{CleanupCategory, CleanupOn};
 use crate::deploy::package::PartnerEndpoint;
 use crate::deploy::registry::{ActivatedProcess, DeployListener, ProcessState};
 use crate::model::{ActivityKind, PartnerLinkId};
 use crate::runtime::data::Millis;
-use crate::runtime::state::{MexId, Role};
+use crate::runtime::state::{MexId, Role, Status};
 use crate::runtime::{Input, InvokeResult, PackageStylesheets, ProcessCtx, ReplyBody};
 use crate::store::SharedStore;
 use index::{Index, WaitKey};
@@ -169,6 +170,9 @@ struct Deployed {
     /// declaration order: a message to that endpoint may be meant for any of them.
     shared_endpoint: HashMap<PartnerLinkId, Vec<PartnerLinkId>>,
     invokes: HashMap<PartnerLinkId, PartnerEndpoint>,
+    /// deploy.xml `<cleanup>`: what the step that ends an instance deletes, when it completed
+    /// and when it faulted or was terminated.
+    cleanup: Cleanups,
     routing: Mutex<Routing>,
     /// Messages kept for a receive to come, shared by every version of the process: a message
     /// reaches the process's endpoint, not a version, and the instance it is meant for may run
@@ -833,6 +837,7 @@ impl Router {
                     partner_links,
                     shared_endpoint,
                     invokes,
+                    cleanup: Cleanups::of(&p.built.dd.cleanups),
                     routing: Mutex::new(Routing::default()),
                     early,
                 }),
@@ -898,6 +903,45 @@ fn receives(ctx: &ProcessCtx, key: &WaitKey) -> bool {
         .scopes
         .iter()
         .any(|s| s.on_events.iter().any(|e| on(&e.inbound)))
+}
+
+/// The categories deploy.xml's `<cleanup>` elements delete when an instance ends.
+#[derive(Debug, Default)]
+struct Cleanups {
+    success: std::collections::BTreeSet<CleanupCategory>,
+    failure: std::collections::BTreeSet<CleanupCategory>,
+}
+
+impl Cleanups {
+    fn of(cleanups: &[crate::deploy::descriptor::Cleanup]) -> Self {
+        let mut out = Cleanups::default();
+        for c in cleanups {
+            // `<cleanup>` without `on` does nothing, as in ODE.
+            let (success, failure) = match c.on {
+                Some(CleanupOn::Success) => (true, false),
+                Some(CleanupOn::Failure) => (false, true),
+                Some(CleanupOn::Always) => (true, true),
+                None => (false, false),
+            };
+            if success {
+                out.success.extend(c.categories.iter().copied());
+            }
+            if failure {
+                out.failure.extend(c.categories.iter().copied());
+            }
+        }
+        out
+    }
+
+    /// What to delete for an instance that ended with `status`. Variables, messages and
+    /// correlations need nothing more: an ended instance's state is never stored.
+    fn for_end(&self, status: Status) -> &std::collections::BTreeSet<CleanupCategory> {
+        if status == Status::Completed {
+            &self.success
+        } else {
+            &self.failure
+        }
+    }
 }
 
 /// For each provided partner link, the others provided on the same service and port.

@@ -10,6 +10,7 @@ use tracing::{debug, warn};
 
 use super::index::{self, Claim, WaitKey};
 use super::{Deployed, Early, RouteError, Router, lock};
+use crate::deploy::descriptor::CleanupCategory;
 use crate::runtime::data::Millis;
 use crate::runtime::state::{MexId, Status};
 use crate::runtime::{Effects, Input, InvokeOut, ReplyBody, ReplyOut, new_instance, step};
@@ -376,6 +377,16 @@ impl Router {
                     body: serde_json::to_vec(e).unwrap_or_default(),
                 })
                 .collect();
+            if ended {
+                let cleanup = d.cleanup.for_end(status);
+                if cleanup.contains(&CleanupCategory::Events) {
+                    write.events.clear();
+                    write.purge_events_of = Some(id);
+                }
+                if cleanup.contains(&CleanupCategory::Instance) {
+                    write.purge_instance = Some(id);
+                }
+            }
             if let Err(e) = store.commit(write).await {
                 let mut f = lock(&self.inner.in_flight);
                 for (job, ..) in &timers {

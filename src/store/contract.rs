@@ -251,6 +251,57 @@ pub(crate) async fn events_and_delete(s: &dyn Store) {
     assert!(s.due_jobs("n", i64::MAX, 10).await.expect("due").is_empty());
 }
 
+/// `<cleanup>` purges in the step that ends an instance: events only, or the row too; other
+/// instances keep theirs. Run concurrently, so that PostgreSQL batches them with other writes.
+pub(crate) async fn cleanup_purges(s: Arc<dyn Store>) {
+    let ev = |instance: i64, step: i64| EventRecord {
+        instance: Some(instance),
+        process: "{urn:t}P".into(),
+        version: 1,
+        step,
+        ts_ms: step,
+        kind: "ActivityEnabledEvent".into(),
+        body: b"{}".to_vec(),
+    };
+    for id in [11, 12, 13] {
+        s.commit(StepWrite {
+            instance: Some(instance(id, InstanceStatus::Active)),
+            events: vec![ev(id, 1)],
+            ..StepWrite::default()
+        })
+        .await
+        .expect("commit");
+    }
+    let end = |id: i64, purge_events: bool, purge_row: bool| StepWrite {
+        instance: Some(instance(id, InstanceStatus::Completed)),
+        events: vec![ev(id, 2)],
+        delete_jobs_of: Some(id),
+        purge_events_of: purge_events.then_some(id),
+        purge_instance: purge_row.then_some(id),
+        ..StepWrite::default()
+    };
+    let (a, b, c) = (s.clone(), s.clone(), s.clone());
+    let (ra, rb, rc) = tokio::join!(
+        a.commit(end(11, true, true)),
+        b.commit(end(12, true, false)),
+        c.commit(end(13, false, false)),
+    );
+    ra.expect("commit 11");
+    rb.expect("commit 12");
+    rc.expect("commit 13");
+    assert_eq!(s.load_instance(11).await.expect("load"), None);
+    assert!(s.instance_events(11).await.expect("events").is_empty());
+    let kept = s
+        .load_instance(12)
+        .await
+        .expect("load")
+        .expect("row 12 kept");
+    assert_eq!(kept.status, InstanceStatus::Completed);
+    assert!(s.instance_events(12).await.expect("events").is_empty());
+    assert!(s.load_instance(13).await.expect("load").is_some());
+    assert_eq!(s.instance_events(13).await.expect("events").len(), 2);
+}
+
 /// Listing by status, process, ids, creation time, with a limit; newest first.
 pub(crate) async fn list_instances(s: &dyn Store) {
     for (id, st) in [
@@ -364,6 +415,7 @@ where
     parked_messages(fresh().await.as_ref()).await;
     events_and_delete(fresh().await.as_ref()).await;
     list_instances(fresh().await.as_ref()).await;
+    cleanup_purges(fresh().await).await;
     concurrent_commits(fresh().await).await;
     ordered_commits(fresh().await).await;
 }

@@ -258,6 +258,12 @@ pub struct StepWrite {
     pub park_messages: Vec<ParkedMessage>,
     /// Parked messages consumed or expired (by id).
     pub delete_messages: Vec<i64>,
+    /// Delete this instance's row after the writes above (deploy.xml `<cleanup>` of the
+    /// `instance` category, in the step that ends it).
+    pub purge_instance: Option<i64>,
+    /// Delete every stored event of this instance after the writes above (`<cleanup>` of the
+    /// `events` category).
+    pub purge_events_of: Option<i64>,
 }
 
 impl StepWrite {
@@ -270,6 +276,8 @@ impl StepWrite {
             && self.events.is_empty()
             && self.park_messages.is_empty()
             && self.delete_messages.is_empty()
+            && self.purge_instance.is_none()
+            && self.purge_events_of.is_none()
     }
 }
 

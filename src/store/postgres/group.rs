@@ -46,6 +46,8 @@ const INSERT_MESSAGES: &str = "INSERT INTO messages \
      SELECT * FROM UNNEST($1::BIGINT[], $2::TEXT[], $3::BIGINT[], $4::TEXT[], $5::TEXT[], \
      $6::BYTEA[], $7::BIGINT[], $8::BIGINT[])";
 const DELETE_MESSAGES: &str = "DELETE FROM messages WHERE id = ANY($1::BIGINT[])";
+const PURGE_EVENTS: &str = "DELETE FROM events WHERE instance = ANY($1::BIGINT[])";
+const PURGE_INSTANCES: &str = "DELETE FROM instances WHERE id = ANY($1::BIGINT[])";
 
 /// The group-commit loop; ends when the store is dropped and the queue is drained.
 pub(super) async fn writer(
@@ -75,8 +77,8 @@ pub(super) async fn writer(
 }
 
 /// A run of writes applied as one statement per table, in this order: instances, job
-/// deletions, new jobs, events, parked messages, message deletions — the order of the parts
-/// of one write.
+/// deletions, new jobs, events, parked messages, message deletions, `<cleanup>` purges — the
+/// order of the parts of one write.
 #[derive(Default)]
 struct Batch<'a> {
     /// The last row of each instance (a later step replaces the row anyway), by id so that
@@ -88,11 +90,16 @@ struct Batch<'a> {
     events: Vec<&'a EventRecord>,
     park_messages: Vec<&'a ParkedMessage>,
     delete_messages: Vec<i64>,
+    /// `<cleanup>` deletions, applied after everything else of the batch.
+    purge_events_of: Vec<i64>,
+    purge_instances: Vec<i64>,
     /// Jobs added by the batch (ids and instances) and messages deleted by it: what a later
     /// write may not touch without ending the batch (see [`Batch::conflicts`]).
     added_job_ids: HashSet<i64>,
     added_job_instances: HashSet<i64>,
     deleted_messages: HashSet<i64>,
+    /// Instances whose row or events the batch purges.
+    purged: HashSet<i64>,
 }
 
 impl<'a> Batch<'a> {
@@ -110,6 +117,13 @@ impl<'a> Batch<'a> {
             || w.park_messages
                 .iter()
                 .any(|m| self.deleted_messages.contains(&m.id))
+            // Purges run last in a batch: a later write of a purged instance (none is
+            // expected, it has ended) must not be purged with it.
+            || (!self.purged.is_empty()
+                && (w.instance.as_ref().is_some_and(|r| self.purged.contains(&r.id))
+                    || w.events.iter().any(|e| {
+                        e.instance.is_some_and(|i| self.purged.contains(&i))
+                    })))
     }
 
     fn add(&mut self, w: &'a StepWrite) {
@@ -127,6 +141,10 @@ impl<'a> Batch<'a> {
         self.park_messages.extend(&w.park_messages);
         self.delete_messages.extend(&w.delete_messages);
         self.deleted_messages.extend(&w.delete_messages);
+        self.purge_events_of.extend(w.purge_events_of);
+        self.purge_instances.extend(w.purge_instance);
+        self.purged.extend(w.purge_events_of);
+        self.purged.extend(w.purge_instance);
     }
 }
 
@@ -152,6 +170,8 @@ struct WriteStatements {
     insert_events: Statement,
     insert_messages: Statement,
     delete_messages: Statement,
+    purge_events: Statement,
+    purge_instances: Statement,
 }
 
 impl WriteStatements {
@@ -164,6 +184,8 @@ impl WriteStatements {
             insert_events: sh.prepare(conn, INSERT_EVENTS, p).await?,
             insert_messages: sh.prepare(conn, INSERT_MESSAGES, p).await?,
             delete_messages: sh.prepare(conn, DELETE_MESSAGES, p).await?,
+            purge_events: sh.prepare(conn, PURGE_EVENTS, p).await?,
+            purge_instances: sh.prepare(conn, PURGE_INSTANCES, p).await?,
         })
     }
 }
@@ -290,6 +312,18 @@ fn batch_ops<'a>(
             [Box::new(&b.delete_messages)],
         ));
         purposes.push("deleting parked messages");
+    }
+    if !b.purge_events_of.is_empty() {
+        ops.push(op(client, &st.purge_events, [Box::new(&b.purge_events_of)]));
+        purposes.push("purging events (cleanup)");
+    }
+    if !b.purge_instances.is_empty() {
+        ops.push(op(
+            client,
+            &st.purge_instances,
+            [Box::new(&b.purge_instances)],
+        ));
+        purposes.push("purging instances (cleanup)");
     }
 }
 

@@ -398,5 +398,11 @@ fn apply_step(conn: &Connection, w: &StepWrite) -> rusqlite::Result<()> {
             st.execute([id])?;
         }
     }
+    if let Some(instance) = w.purge_events_of {
+        conn.prepare_cached(DELETE_EVENTS_OF)?.execute([instance])?;
+    }
+    if let Some(instance) = w.purge_instance {
+        conn.prepare_cached(DELETE_INSTANCE)?.execute([instance])?;
+    }
     Ok(())
 }

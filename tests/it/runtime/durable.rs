@@ -20,7 +20,7 @@ use bpelgate::store::{
 };
 use bpelgate_wsdl::xml::{Limits, parse_str, to_string};
 
-use super::kit::{MAIN_DEPLOY, TEST_WSDL, process, req, resp, set_out};
+use super::kit::{MAIN_DEPLOY, TEST_WSDL, main_deploy_with, process, req, resp, set_out};
 use super::{Engine, output};
 
 const START: &str = r#"<receive partnerLink="client" operation="start" variable="req" createInstance="yes">
@@ -109,6 +109,7 @@ on_both!(
     a_parked_one_way_message_survives_a_restart,
     idle_instances_are_dehydrated_and_reloaded,
     stored_events_carry_their_step,
+    cleanup_deletes_what_deploy_xml_names_when_an_instance_ends,
     an_invoke_interrupted_by_a_crash_is_sent_again,
     a_database_outage_answers_unavailable_and_loses_nothing,
 );
@@ -116,11 +117,16 @@ on_both!(
 /// Deploys `bpel` (package dir under `dir`, written once) with `store` into a fresh registry
 /// and router: calling it twice on one dir is a restart.
 fn start_engine(dir: &Path, bpel: &str, config: RouterConfig) -> Engine {
+    start_engine_with(dir, bpel, MAIN_DEPLOY, config)
+}
+
+/// [`start_engine`] with its own deploy.xml.
+fn start_engine_with(dir: &Path, bpel: &str, deploy: &str, config: RouterConfig) -> Engine {
     let pkg = dir.join("pkg");
     std::fs::create_dir_all(&pkg).expect("package dir");
     std::fs::write(pkg.join("test.wsdl"), TEST_WSDL).expect("write wsdl");
     std::fs::write(pkg.join("p.bpel"), bpel).expect("write bpel");
-    std::fs::write(pkg.join("deploy.xml"), MAIN_DEPLOY).expect("write deploy.xml");
+    std::fs::write(pkg.join("deploy.xml"), deploy).expect("write deploy.xml");
     let registry = Arc::new(Registry::default());
     let router = Router::new(
         &registry,
@@ -398,6 +404,78 @@ async fn stored_events_carry_their_step(db: Db) {
         events.iter().map(|e| (&e.kind, e.step)).collect::<Vec<_>>()
     );
     assert!(events.windows(2).all(|w| w[0].step <= w[1].step));
+}
+
+async fn cleanup_deletes_what_deploy_xml_names_when_an_instance_ends(db: Db) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bpel = process(
+        "",
+        &format!(
+            r#"<sequence>{START}{RUN}
+                 <if><condition>$req.in = 'boom'</condition><throw faultName="t:boom"/></if>
+                 {}{REPLY}</sequence>"#,
+            set_out("'ok'")
+        ),
+    );
+    let Some(store) = open(db, dir.path()).await else {
+        return;
+    };
+    // Success: everything goes; failure: the events go, the instance row stays.
+    let deploy = main_deploy_with(
+        r#"<cleanup on="success"><category>all</category></cleanup>
+           <cleanup on="failure"><category>events</category></cleanup>
+           <cleanup><category>all</category></cleanup>"#,
+    );
+    let e = start_engine_with(
+        dir.path(),
+        &bpel,
+        &deploy,
+        RouterConfig {
+            default_events: DefaultEvents::All,
+            ..with_store(&store)
+        },
+    );
+    e.send("TestService", "start", &req("", "OK")).await;
+    e.send("TestService", "start", &req("", "BOOM")).await;
+    let listed = store
+        .instances(InstanceQuery::default())
+        .await
+        .expect("list");
+    assert_eq!(listed.len(), 2);
+    for i in &listed {
+        assert!(
+            !store
+                .instance_events(i.id)
+                .await
+                .expect("events")
+                .is_empty()
+        );
+    }
+    assert_eq!(
+        output(e.call("TestService", "run", &req("fine", "OK")).await),
+        resp("ok")
+    );
+    assert!(matches!(
+        e.call("TestService", "run", &req("boom", "BOOM")).await,
+        Delivery::Reply(bpelgate::runtime::ReplyBody::Fault { .. })
+    ));
+    let left = store
+        .instances(InstanceQuery::default())
+        .await
+        .expect("list");
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert_eq!(left[0].status, InstanceStatus::Faulted);
+    for i in &listed {
+        assert!(
+            store
+                .instance_events(i.id)
+                .await
+                .expect("events")
+                .is_empty(),
+            "events of instance {} kept",
+            i.id
+        );
+    }
 }
 
 /// A partner transport that never answers (the server "crashes" mid-call), or answers at once.
