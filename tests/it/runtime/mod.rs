@@ -14,6 +14,7 @@ mod flow;
 pub(crate) mod kit;
 mod ode_compat;
 mod roundtrip;
+mod semantics;
 mod versions;
 
 use std::sync::Arc;
