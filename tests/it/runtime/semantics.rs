@@ -157,3 +157,124 @@ async fn a_from_query_selecting_nothing_faults_selection_failure() {
     let d = run("", r#"<assign><copy><from variable="req" part="in"><query>nothing</query></from><to variable="resp" part="out"/></copy></assign>"#).await;
     assert_eq!(fault(d).local, "selectionFailure");
 }
+
+/// A scope logging `name` on completion and `-c{name}` when compensated.
+fn comp_scope(name: &str) -> String {
+    format!(
+        r#"<scope name="{name}"><compensationHandler><assign><copy><from>concat($log,'-c{name}')</from><to variable="log"/></copy></assign></compensationHandler>
+             <assign><copy><from>concat($log,'{name}')</from><to variable="log"/></copy></assign></scope>"#
+    )
+}
+
+#[tokio::test]
+async fn the_default_fault_handler_compensates_completed_children_in_reverse_order() {
+    let d = run(
+        LOG_DECL,
+        &format!(
+            r#"<scope><faultHandlers><catchAll><empty/></catchAll></faultHandlers>
+                 <scope name="inner"><sequence>{}{}<throw faultName="t:x"/></sequence></scope>
+               </scope>{}"#,
+            comp_scope("a"),
+            comp_scope("b"),
+            set_out("$log")
+        ),
+    )
+    .await;
+    assert_eq!(output(d), resp("ab-cb-ca"));
+}
+
+#[tokio::test]
+async fn a_compensation_handler_sees_its_scope_variables_as_they_were_at_completion() {
+    let d = run(
+        LOG_DECL,
+        &format!(
+            r#"<scope name="outer"><faultHandlers><catchAll><compensate/></catchAll></faultHandlers>
+               <sequence>
+                 <scope name="s"><variables><variable name="v" type="xsd:string"><from>'then'</from></variable></variables>
+                   <compensationHandler><assign><copy><from>concat($log,$v)</from><to variable="log"/></copy></assign></compensationHandler>
+                   <empty/></scope>
+                 <throw faultName="t:x"/>
+               </sequence></scope>{}"#,
+            set_out("$log")
+        ),
+    )
+    .await;
+    assert_eq!(output(d), resp("then"));
+}
+
+#[tokio::test]
+async fn compensating_twice_runs_a_handler_once() {
+    let d = run(
+        LOG_DECL,
+        &format!(
+            r#"<scope name="outer"><faultHandlers><catchAll><sequence><compensate/><compensate/></sequence></catchAll></faultHandlers>
+               <sequence>{}<throw faultName="t:x"/></sequence></scope>{}"#,
+            comp_scope("a"),
+            set_out("$log")
+        ),
+    )
+    .await;
+    assert_eq!(output(d), resp("a-ca"));
+}
+
+#[tokio::test]
+async fn parallel_for_each_branches_have_their_own_counter_and_variables() {
+    let d = run(
+        LOG_DECL,
+        &format!(
+            r#"<forEach counterName="i" parallel="yes"><startCounterValue>1</startCounterValue><finalCounterValue>3</finalCounterValue>
+                 <scope><variables><variable name="mine" type="xsd:int"/></variables>
+                   <sequence>
+                     <assign><copy><from>$i * 10</from><to variable="mine"/></copy></assign>
+                     <empty/>
+                     <assign><copy><from>concat($log, $mine + $i, ',')</from><to variable="log"/></copy></assign>
+                   </sequence></scope></forEach>{}"#,
+            set_out("$log")
+        ),
+    )
+    .await;
+    let out = output(d);
+    for v in ["11,", "22,", "33,"] {
+        assert!(out.contains(v), "{out}");
+    }
+}
+
+#[tokio::test]
+async fn a_fault_thrown_in_a_fault_handler_goes_to_the_enclosing_scope() {
+    let d = run(
+        "",
+        r#"<scope><faultHandlers><catch faultName="t:second"><assign><copy><from>'second'</from><to variable="resp" part="out"/></copy></assign></catch></faultHandlers>
+             <scope><faultHandlers><catch faultName="t:first"><throw faultName="t:second"/></catch></faultHandlers>
+               <throw faultName="t:first"/></scope></scope>"#,
+    )
+    .await;
+    assert_eq!(output(d), resp("second"));
+}
+
+#[tokio::test]
+async fn a_scope_correlation_set_is_fresh_in_each_loop_iteration() {
+    let decls = r#"<variable name="n" type="xsd:int"><from>0</from></variable>"#;
+    let body = format!(
+        r#"<sequence>
+             <receive partnerLink="client" operation="start" variable="req" createInstance="yes"/>
+             <while><condition>$n &lt; 2</condition>
+               <scope><correlationSets><correlationSet name="loop" properties="t:key"/></correlationSets>
+                 <sequence>
+                   <receive partnerLink="client" operation="ping" variable="req"><correlations><correlation set="loop" initiate="yes"/></correlations></receive>
+                   <assign><copy><from>$n + 1</from><to variable="n"/></copy></assign>
+                 </sequence></scope></while>
+             <receive partnerLink="client" operation="run" variable="req"/>
+             {}
+             <reply partnerLink="client" operation="run" variable="resp"/>
+           </sequence>"#,
+        set_out("string($n)")
+    );
+    let (e, _ev, _d) = deploy_traced(&process(decls, &body));
+    e.send("TestService", "start", &req("", "S")).await;
+    e.send("TestService", "ping", &req("", "A")).await;
+    e.send("TestService", "ping", &req("", "B")).await;
+    assert_eq!(
+        output(e.call("TestService", "run", &req("", "S")).await),
+        resp("2")
+    );
+}
