@@ -1,5 +1,5 @@
 //! The `bpelgate` command: `serve`, `check`, and the management client commands `deploy`,
-//! `undeploy`, `processes`, `retire` and `activate`, and `db init|migrate`.
+//! `undeploy`, `processes`, `instances`, `events`, `retire` and `activate`, and `db init|migrate`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -100,6 +100,28 @@ enum Command {
         #[command(flatten)]
         server: ServerArgs,
     },
+    /// List instances on a running server, newest first.
+    Instances {
+        /// ODE instance filter, e.g. "status=active pid={urn:x}Order-3 started>=-1d".
+        #[arg(default_value = "")]
+        filter: String,
+        /// Most instances to list.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// List recent execution events on a running server.
+    Events {
+        /// ODE event filter, e.g. "type=ProcessCompletion|ScopeFault timestamp>=-1h".
+        #[arg(default_value = "")]
+        filter: String,
+        /// Most events to list.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
     /// Retire a process version: it creates no new instances, its running ones finish.
     Retire {
         /// A pid `{ns}Name-VERSION`, or `{ns}Name` for every active version of the process.
@@ -185,6 +207,16 @@ fn main() -> ExitCode {
         } => client_command(&server, |c| deploy(c, &package, name.as_deref())),
         Command::Undeploy { name, server } => client_command(&server, |c| undeploy(c, &name)),
         Command::Processes { server } => client_command(&server, processes),
+        Command::Instances {
+            filter,
+            limit,
+            server,
+        } => client_command(&server, |c| instances(c, &filter, limit)),
+        Command::Events {
+            filter,
+            limit,
+            server,
+        } => client_command(&server, |c| events(c, &filter, limit)),
         Command::Db {
             action,
             config,
@@ -427,32 +459,131 @@ async fn set_state(client: Client, process: &str, action: &str) -> anyhow::Resul
     Ok(ExitCode::SUCCESS)
 }
 
+async fn instances(client: Client, filter: &str, limit: usize) -> anyhow::Result<ExitCode> {
+    let list = client.instances(filter, limit).await?;
+    let rows: Vec<Vec<String>> = list
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|i| {
+            vec![
+                i["id"].to_string(),
+                i["status"].as_str().unwrap_or("?").to_string(),
+                i["pid"].as_str().unwrap_or("?").to_string(),
+                i["fault"].as_str().unwrap_or("").to_string(),
+            ]
+        })
+        .collect();
+    if rows.is_empty() {
+        println!("No instances match.");
+    } else {
+        print_table(&["ID", "STATUS", "PID", "FAULT"], &rows);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn events(client: Client, filter: &str, limit: usize) -> anyhow::Result<ExitCode> {
+    let list = client.events(filter, limit).await?;
+    let rows: Vec<Vec<String>> = list
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| {
+            let s = |k: &str| match &e[k] {
+                Value::Null => String::new(),
+                Value::String(s) => s.clone(),
+                v => v.to_string(),
+            };
+            vec![
+                e["timestamp_ms"].as_i64().map_or_else(String::new, utc),
+                s("type"),
+                s("instance_id"),
+                s("process_id"),
+            ]
+        })
+        .collect();
+    if rows.is_empty() {
+        println!("No events match.");
+    } else {
+        print_table(&["TIME", "TYPE", "INSTANCE", "PROCESS"], &rows);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `ms` since the Unix epoch as `YYYY-MM-DDThh:mm:ss.sssZ`.
+fn utc(ms: i64) -> String {
+    let (days, rem) = (ms.div_euclid(86_400_000), ms.rem_euclid(86_400_000));
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3_600_000,
+        rem / 60_000 % 60,
+        rem / 1000 % 60,
+        rem % 1000
+    )
+}
+
+/// Prints `rows` under `header`, every column but the last padded to its widest cell.
+fn print_table(header: &[&str], rows: &[Vec<String>]) {
+    let header: Vec<String> = header.iter().map(|h| h.to_string()).collect();
+    let all = || std::iter::once(&header).chain(rows.iter());
+    let widths: Vec<usize> = (0..header.len())
+        .map(|i| {
+            all()
+                .map(|r| r.get(i).map_or(0, |c| c.chars().count()))
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    for r in all() {
+        let mut line = String::new();
+        for (i, cell) in r.iter().enumerate() {
+            if i + 1 == r.len() {
+                line.push_str(cell);
+            } else {
+                line.push_str(&format!("{cell:<w$}  ", w = widths[i]));
+            }
+        }
+        println!("{}", line.trim_end());
+    }
+}
+
 async fn processes(client: Client) -> anyhow::Result<ExitCode> {
     let list = client.processes().await?;
-    let rows: Vec<[String; 3]> = list
+    let rows: Vec<Vec<String>> = list
         .as_array()
         .into_iter()
         .flatten()
         .map(|p| {
             let s = |k: &str| p[k].as_str().unwrap_or("?").to_string();
-            [s("pid"), s("state"), s("package")]
+            vec![s("pid"), s("state"), s("package")]
         })
         .collect();
     if rows.is_empty() {
         println!("No processes are deployed.");
-        return Ok(ExitCode::SUCCESS);
-    }
-    let header = ["PID", "STATE", "PACKAGE"].map(str::to_string);
-    let width = |i: usize| {
-        rows.iter()
-            .chain(std::iter::once(&header))
-            .map(|r| r[i].chars().count())
-            .max()
-            .unwrap_or(0)
-    };
-    let (w0, w1) = (width(0), width(1));
-    for r in std::iter::once(&header).chain(rows.iter()) {
-        println!("{:<w0$}  {:<w1$}  {}", r[0], r[1], r[2]);
+    } else {
+        print_table(&["PID", "STATE", "PACKAGE"], &rows);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::utc;
+
+    #[test]
+    fn utc_formats_epoch_milliseconds() {
+        assert_eq!(utc(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(utc(951_782_400_123), "2000-02-29T00:00:00.123Z");
+        assert_eq!(utc(1_796_513_623_677), "2026-12-05T23:33:43.677Z");
+    }
 }

@@ -242,6 +242,21 @@ impl Client {
         self.json(Method::GET, "/management/processes", Bytes::new(), None)
             .await
     }
+
+    /// `GET /management/instances?filter=…&limit=…` (ODE's instance filter syntax).
+    pub async fn instances(&self, filter: &str, limit: usize) -> Result<Value, ClientError> {
+        let path = format!(
+            "/management/instances?filter={}&limit={limit}",
+            encode(filter)
+        );
+        self.json(Method::GET, &path, Bytes::new(), None).await
+    }
+
+    /// `GET /management/events?filter=…&limit=…` (ODE's event filter syntax).
+    pub async fn events(&self, filter: &str, limit: usize) -> Result<Value, ClientError> {
+        let path = format!("/management/events?filter={}&limit={limit}", encode(filter));
+        self.json(Method::GET, &path, Bytes::new(), None).await
+    }
 }
 
 /// Percent-encodes everything but RFC 3986 unreserved characters.

@@ -100,6 +100,43 @@ pub(super) fn parse(filter: &str, now_ms: i64) -> Result<Filter, String> {
     Ok(f)
 }
 
+/// Parses ODE's event filter (`BpelEventFilter`): `type=ActivityExecStartEvent|ScopeFault...`
+/// (the `Event` suffix may be left out) and `timestamp` with `=`, `<`, `>`, `<=`, `>=` and the
+/// date forms of `started`; terms are ANDed. `now_ms` anchors relative dates.
+pub(super) fn parse_events(filter: &str, now_ms: i64) -> Result<crate::events::EventQuery, String> {
+    let mut q = crate::events::EventQuery::default();
+    for term in filter.split_whitespace() {
+        let (key, op, value) = split_term(term)?;
+        match key.to_ascii_lowercase().as_str() {
+            "type" => {
+                expect_eq(term, op)?;
+                for v in value.split('|') {
+                    q.types.push(
+                        crate::events::EventType::from_ode_type(v)
+                            .ok_or_else(|| format!("{term}: '{v}' is not an event type"))?,
+                    );
+                }
+            }
+            "timestamp" | "tstamp" => {
+                let t = date(value, now_ms).ok_or_else(|| {
+                    format!("{term}: expected yyyyMMdd[hhmmss], an ISO date or -N[yMwdhms]")
+                })?;
+                let (from, to) = match op {
+                    ">=" => (Some(t), None),
+                    ">" => (Some(t + 1), None),
+                    "<" => (None, Some(t)),
+                    "<=" => (None, Some(t + 1)),
+                    _ => (Some(t), Some(t + 86_400_000)),
+                };
+                q.from_ms = from.or(q.from_ms);
+                q.to_ms = to.or(q.to_ms);
+            }
+            other => return Err(format!("{term}: unsupported event filter key '{other}'")),
+        }
+    }
+    Ok(q)
+}
+
 fn split_term(term: &str) -> Result<(&str, &str, &str), String> {
     for op in ["<>", "<=", ">=", "=", "<", ">"] {
         if let Some(i) = term.find(op) {
@@ -165,6 +202,25 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn event_terms() {
+        let q = parse_events(
+            "type=ScopeStart|ActivityExecEndEvent timestamp>=20050901",
+            0,
+        )
+        .expect("parse");
+        assert_eq!(
+            q.types,
+            vec![
+                crate::events::EventType::ScopeStart,
+                crate::events::EventType::ActivityExecEnd
+            ]
+        );
+        assert!(q.from_ms.is_some() && q.to_ms.is_none());
+        assert!(parse_events("type=Nope", 0).is_err());
+        assert!(parse_events("iid=3", 0).is_err());
+    }
 
     #[test]
     fn terms() {

@@ -190,11 +190,27 @@ impl Management {
                 let limit = query_param(req, "limit")
                     .and_then(|v| v.parse().ok())
                     .unwrap_or(100usize);
-                let query = crate::events::EventQuery {
-                    instance_id: query_param(req, "instance").and_then(|v| v.parse().ok()),
-                    ..Default::default()
+                let filter = decode_segment(
+                    &query_param(req, "filter")
+                        .unwrap_or_default()
+                        .replace('+', " "),
+                );
+                let now = match &self.router {
+                    Some(r) => r.now_for_filters(),
+                    None => std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| d.as_millis() as i64),
                 };
-                json(StatusCode::OK, &self.events.recent(&query, limit))
+                match instance_filter::parse_events(&filter, now) {
+                    Ok(query) => {
+                        let query = crate::events::EventQuery {
+                            instance_id: query_param(req, "instance").and_then(|v| v.parse().ok()),
+                            ..query
+                        };
+                        json(StatusCode::OK, &self.events.recent(&query, limit))
+                    }
+                    Err(e) => error(StatusCode::BAD_REQUEST, &format!("bad filter: {e}")),
+                }
             }
             (_, ["packages"] | ["packages", _] | ["processes"] | ["processes", _, _]) => {
                 error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed here")

@@ -149,6 +149,7 @@ async fn start_with_samples(data_dir: &std::path::Path) -> bpelgate::server::Run
     config.server.deploy_dir = config.server.default_deploy_dir();
     config.server.samples_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
     config.server.scan_interval_ms = 50;
+    config.events.generate_default = bpelgate::config::GenerateEvents::All;
     bpelgate::server::start(config, std::sync::Arc::new(bpelgate::deploy::BpelCompiler))
         .await
         .expect("server starts")
@@ -177,7 +178,7 @@ async fn instances_of(addr: std::net::SocketAddr, local: &str) -> Vec<(i64, Stri
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn delete_removes_an_ended_instance_and_refuses_a_live_one() {
+async fn instances_are_listed_and_deleted_and_a_live_one_is_refused() {
     let data = tempfile::tempdir().unwrap();
     let running = start_with_samples(data.path()).await;
     let addr = running.local_addr();
@@ -207,6 +208,64 @@ async fn delete_removes_an_ended_instance_and_refuses_a_live_one() {
     assert_eq!(done.len(), 1, "{done:?}");
     let (id, status) = &done[0];
     assert_eq!(status, "completed");
+
+    // The command-line client lists it, and its events by ODE's event filter.
+    let server = format!("http://{addr}");
+    let (code, out, err) = cli(vec![
+        "instances".into(),
+        "status=completed".into(),
+        "--server".into(),
+        server.clone(),
+    ])
+    .await;
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.starts_with("ID"), "{out}");
+    assert!(
+        out.lines().any(|l| l.starts_with(&id.to_string())
+            && l.contains("completed")
+            && l.contains("}HelloWorld-")),
+        "{out}"
+    );
+    let (code, out, err) = cli(vec![
+        "instances".into(),
+        "status=active".into(),
+        "--server".into(),
+        server.clone(),
+    ])
+    .await;
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(out.trim(), "No instances match.");
+    let (code, out, err) = cli(vec![
+        "events".into(),
+        "type=ProcessCompletion|NewProcessInstanceEvent".into(),
+        "--server".into(),
+        server.clone(),
+    ])
+    .await;
+    assert_eq!(code, 0, "{out}{err}");
+    let types: Vec<&str> = out
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().nth(1))
+        .collect();
+    assert!(types.contains(&"ProcessCompletionEvent"), "{out}");
+    assert!(types.contains(&"NewProcessInstanceEvent"), "{out}");
+    assert!(
+        types
+            .iter()
+            .all(|t| *t == "ProcessCompletionEvent" || *t == "NewProcessInstanceEvent"),
+        "{out}"
+    );
+    let (code, _, err) = cli(vec![
+        "events".into(),
+        "type=NoSuchEvent".into(),
+        "--server".into(),
+        server.clone(),
+    ])
+    .await;
+    assert_ne!(code, 0);
+    assert!(err.contains("NoSuchEvent"), "{err}");
+
     let path = format!("/management/instances/{id}");
     let deleted = request(addr, "DELETE", &path, &[], "").await;
     assert_eq!(deleted.status, 200, "{}", deleted.body);

@@ -304,3 +304,21 @@ pub(crate) async fn request(
         body: body.to_string(),
     }
 }
+
+/// Runs the real `bpelgate` binary with `args`; returns (exit code, stdout, stderr).
+pub(crate) async fn cli(args: Vec<String>) -> (i32, String, String) {
+    tokio::task::spawn_blocking(move || {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_bpelgate"))
+            .args(&args)
+            .env_remove("BPELGATE_TOKEN")
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    })
+    .await
+    .unwrap()
+}

@@ -3,7 +3,6 @@
 
 use std::io::{Cursor, Write};
 use std::path::Path;
-use std::process::Command;
 
 use bpelgate::deploy::PackageState;
 use bpelgate::deploy::archive::{ArchiveLimits, zip_dir};
@@ -231,24 +230,6 @@ async fn the_client_sends_the_token() {
     assert_eq!(info["state"], "deployed");
     let procs = with_token.processes().await.unwrap();
     assert_eq!(procs[0]["package"], "Tok");
-}
-
-/// Runs the real `bpelgate` binary with `args`; returns (exit code, stdout, stderr).
-async fn cli(args: Vec<String>) -> (i32, String, String) {
-    tokio::task::spawn_blocking(move || {
-        let out = Command::new(env!("CARGO_BIN_EXE_bpelgate"))
-            .args(&args)
-            .env_remove("BPELGATE_TOKEN")
-            .output()
-            .unwrap();
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    })
-    .await
-    .unwrap()
 }
 
 #[tokio::test]
