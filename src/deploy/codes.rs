@@ -23,3 +23,6 @@ pub const INTERNAL: &str = "BG-DEPLOY-010";
 /// The package version could not be recorded in the version store (a file system problem), or
 /// a kept version could not be loaded at start-up.
 pub const VERSION_STORE: &str = "BG-DEPLOY-011";
+/// A warning: a deploy.xml element that is accepted (ODE packages deploy unchanged) but not
+/// carried out by this version.
+pub const NOT_SUPPORTED: &str = "BG-DEPLOY-012";

@@ -362,7 +362,33 @@ impl Validator<'_> {
                 failure_handling: i.failure_handling,
             });
         }
-        (self.diagnostics.len() == before).then(|| BuiltProcess {
+        let ok = self.diagnostics.len() == before;
+        // Accepted so that ODE packages deploy unchanged, but not carried out yet: say so
+        // rather than let an operator count on them.
+        for sch in &dd.schedules {
+            self.diagnostics.push(Diagnostic::warning(
+                codes::NOT_SUPPORTED,
+                DEPLOY_XML,
+                sch.pos,
+                format!(
+                    "<schedule when=\"{}\"> is not run by this version: the instances it would \
+                     clean up are kept (delete ended ones with DELETE /management/instances/{{id}})",
+                    sch.when
+                ),
+            ));
+        }
+        if !dd.mex_interceptors.is_empty() {
+            self.diagnostics.push(Diagnostic::warning(
+                codes::NOT_SUPPORTED,
+                DEPLOY_XML,
+                dd.pos,
+                format!(
+                    "<mex-interceptors> ({}) are Java classes of Apache ODE and are not run",
+                    dd.mex_interceptors.join(", ")
+                ),
+            ));
+        }
+        ok.then(|| BuiltProcess {
             dd: dd.clone(),
             process: process.clone(),
             provides,

@@ -410,3 +410,30 @@ fn the_helloworld_example_deploys_against_its_wsdl() {
     assert_eq!(built.processes[0].provides[0].service.local, "HelloService");
     assert_eq!(built.processes[0].provides[0].port, "HelloPort");
 }
+
+#[tokio::test]
+async fn a_schedule_deploys_with_a_warning_that_it_is_not_run() {
+    let s = TestServer::start().await;
+    let dd = deploy_xml("Sched", "SchedSvc", "Port").replace(
+        "</provide>",
+        r#"</provide>
+    <schedule when="0 0 1 * * ?"><cleanup><filter>status=completed</filter><category>all</category></cleanup></schedule>"#,
+    );
+    write_package(
+        s.dir(),
+        "Sched",
+        &[
+            ("deploy.xml", &dd),
+            ("fake-compile.txt", &spec("Sched", "SchedSvc")),
+            ("svc.wsdl", &wsdl("SchedSvc")),
+        ],
+    );
+    let info = s.wait_state("Sched", PackageState::Deployed).await;
+    assert!(
+        info.warnings
+            .iter()
+            .any(|w| w.contains("BG-DEPLOY-012") && w.contains("0 0 1 * * ?")),
+        "{:?}",
+        info.warnings
+    );
+}
