@@ -16,7 +16,6 @@ use crate::deploy::archive::ArchiveLimits;
 use crate::deploy::{Deployer, Error as DeployError, ProcessState, StateError, valid_package_name};
 
 pub mod client;
-mod instance_filter;
 pub mod metrics;
 mod upload;
 
@@ -200,7 +199,7 @@ impl Management {
                     return json(StatusCode::OK, &Vec::<serde_json::Value>::new());
                 };
                 let now = router.now_for_filters();
-                match instance_filter::parse_events(&filter, now) {
+                match crate::store::filter::parse_events(&filter, now) {
                     Ok(query) => {
                         let query = crate::events::EventQuery {
                             instance_id: query_param(req, "instance").and_then(|v| v.parse().ok()),
@@ -233,7 +232,7 @@ impl Management {
         let limit = query_param(req, "limit")
             .and_then(|v| v.parse().ok())
             .unwrap_or(1000usize);
-        let f = match instance_filter::parse(&filter, router.now_for_filters()) {
+        let f = match crate::store::filter::parse(&filter, router.now_for_filters()) {
             Ok(f) => f,
             Err(e) => return error(StatusCode::BAD_REQUEST, &e),
         };
@@ -247,7 +246,7 @@ impl Management {
             }
         }
         for i in router.instances() {
-            if out.iter().any(|o| o.id == i.id) || !f.matches_live(&i) {
+            if out.iter().any(|o| o.id == i.id) || !matches_live(&f, &i) {
                 continue;
             }
             out.push(InstanceView::from(i));
@@ -486,6 +485,31 @@ fn decode_segment(s: &str) -> String {
         }
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Whether a live in-memory instance passes `f` (status, ids and pid; no dates in memory).
+fn matches_live(f: &crate::store::filter::Filter, i: &crate::router::InstanceInfo) -> bool {
+    if f.nothing {
+        return false;
+    }
+    let q = &f.query;
+    if !q.ids.is_empty() && !q.ids.contains(&i.id) {
+        return false;
+    }
+    if !q.status.is_empty()
+        && !q
+            .status
+            .iter()
+            .any(|s| s.as_str().eq_ignore_ascii_case(&i.status))
+    {
+        return false;
+    }
+    if let (Some(p), Some(v)) = (&q.process, q.version)
+        && i.pid != format!("{p}-{v}")
+    {
+        return false;
+    }
+    q.created_from.is_none() && q.created_before.is_none()
 }
 
 /// The value of query parameter `name`, if present.

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 #[cfg(test)]
 pub(crate) mod contract;
+pub mod filter;
 pub mod open;
 pub mod postgres;
 pub mod sqlite;

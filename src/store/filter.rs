@@ -1,47 +1,20 @@
-//! ODE's instance filter (FEATURES.md §3b), the subset the store answers: `iid`, `pid`,
+//! ODE's instance and event filters (FEATURES.md §3b), the subset the store answers: `iid`, `pid`,
 //! `status`, `started` (absolute `yyyyMMdd[hhmmss]` / ISO dates or relative `-Nd` etc.).
 //! Terms are separated by spaces and ANDed; `|` separates alternatives.
 
-use crate::router::InstanceInfo;
-use crate::store::{InstanceQuery, InstanceStatus};
+use super::{InstanceQuery, InstanceStatus};
 
 /// A parsed filter.
 #[derive(Debug, Default, Clone)]
-pub(super) struct Filter {
-    pub(super) query: InstanceQuery,
+pub struct Filter {
+    pub query: InstanceQuery,
     /// `status=error`: ODE maps it to no state, so nothing matches.
-    nothing: bool,
+    pub nothing: bool,
 }
 
-impl Filter {
-    /// Whether a live in-memory instance passes (status, ids and pid; no dates in memory).
-    pub(super) fn matches_live(&self, i: &InstanceInfo) -> bool {
-        if self.nothing {
-            return false;
-        }
-        let q = &self.query;
-        if !q.ids.is_empty() && !q.ids.contains(&i.id) {
-            return false;
-        }
-        if !q.status.is_empty()
-            && !q
-                .status
-                .iter()
-                .any(|s| s.as_str().eq_ignore_ascii_case(&i.status))
-        {
-            return false;
-        }
-        if let (Some(p), Some(v)) = (&q.process, q.version)
-            && i.pid != format!("{p}-{v}")
-        {
-            return false;
-        }
-        q.created_from.is_none() && q.created_before.is_none()
-    }
-}
 
 /// Parses `filter`; `now_ms` anchors relative dates.
-pub(super) fn parse(filter: &str, now_ms: i64) -> Result<Filter, String> {
+pub fn parse(filter: &str, now_ms: i64) -> Result<Filter, String> {
     let mut f = Filter::default();
     for term in filter.split_whitespace() {
         let (key, op, value) = split_term(term)?;
@@ -103,7 +76,7 @@ pub(super) fn parse(filter: &str, now_ms: i64) -> Result<Filter, String> {
 /// Parses ODE's event filter (`BpelEventFilter`): `type=ActivityExecStartEvent|ScopeFault...`
 /// (the `Event` suffix may be left out) and `timestamp` with `=`, `<`, `>`, `<=`, `>=` and the
 /// date forms of `started`; terms are ANDed. `now_ms` anchors relative dates.
-pub(super) fn parse_events(filter: &str, now_ms: i64) -> Result<crate::events::EventQuery, String> {
+pub fn parse_events(filter: &str, now_ms: i64) -> Result<crate::events::EventQuery, String> {
     let mut q = crate::events::EventQuery::default();
     for term in filter.split_whitespace() {
         let (key, op, value) = split_term(term)?;
