@@ -16,6 +16,7 @@ pub mod model;
 pub mod partners;
 pub mod router;
 pub mod runtime;
+pub mod scheduler;
 pub mod server;
 pub mod services;
 pub mod store;

@@ -765,14 +765,23 @@ impl Parser<'_> {
             if filters.is_empty() {
                 self.err(c.pos, "<schedule><cleanup> needs at least one <filter>");
             }
+            for f in &filters {
+                if let Err(e) = crate::store::filter::parse(f, 0) {
+                    self.err(c.pos, format!("<filter>{f}</filter>: {e}"));
+                }
+            }
             let categories = self.cleanup_categories(c);
             cleanups.push(ScheduledCleanup {
                 filters,
                 categories,
             });
         }
+        let when = when?;
+        if let Err(e) = crate::scheduler::cron::Cron::parse(&when) {
+            self.err(el.pos, format!("<schedule when>: {e}"));
+        }
         Some(Schedule {
-            when: when?,
+            when,
             cleanups,
             pos: el.pos,
         })

@@ -363,19 +363,21 @@ impl Validator<'_> {
             });
         }
         let ok = self.diagnostics.len() == before;
-        // Accepted so that ODE packages deploy unchanged, but not carried out yet: say so
+        // Accepted so that ODE packages deploy unchanged, but without effect here: say so
         // rather than let an operator count on them.
-        for sch in &dd.schedules {
-            self.diagnostics.push(Diagnostic::warning(
-                codes::NOT_SUPPORTED,
-                DEPLOY_XML,
-                sch.pos,
-                format!(
-                    "<schedule when=\"{}\"> is not run by this version: the instances it would \
-                     clean up are kept (delete ended ones with DELETE /management/instances/{{id}})",
-                    sch.when
-                ),
-            ));
+        if dd.in_memory {
+            for sch in &dd.schedules {
+                self.diagnostics.push(Diagnostic::warning(
+                    codes::NOT_SUPPORTED,
+                    DEPLOY_XML,
+                    sch.pos,
+                    format!(
+                        "<schedule when=\"{}\"> has nothing to clean up: an in-memory process \
+                         stores no instances",
+                        sch.when
+                    ),
+                ));
+            }
         }
         if !dd.mex_interceptors.is_empty() {
             self.diagnostics.push(Diagnostic::warning(

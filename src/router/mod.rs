@@ -12,6 +12,7 @@
 // Replies carry faults by value (see runtime): large but rare.
 #![allow(clippy::large_enum_variant)]
 
+mod cleanup;
 mod index;
 mod jobs;
 mod partner;
@@ -824,24 +825,23 @@ impl Router {
                 .find(|o| o.key.0 == key.0)
                 .map(|o| o.early.clone())
                 .unwrap_or_default();
-            map.insert(
-                key.clone(),
-                Arc::new(Deployed {
-                    clark: key.0.to_string(),
-                    persistent: self.inner.config.store.is_some() && !p.built.dd.in_memory,
-                    key,
-                    package: package.to_string(),
-                    ctx: Arc::new(ctx),
-                    active: std::sync::atomic::AtomicBool::new(p.state == ProcessState::Active),
-                    retired: std::sync::atomic::AtomicBool::new(p.state == ProcessState::Retired),
-                    partner_links,
-                    shared_endpoint,
-                    invokes,
-                    cleanup: Cleanups::of(&p.built.dd.cleanups),
-                    routing: Mutex::new(Routing::default()),
-                    early,
-                }),
-            );
+            let deployed = Arc::new(Deployed {
+                clark: key.0.to_string(),
+                persistent: self.inner.config.store.is_some() && !p.built.dd.in_memory,
+                key,
+                package: package.to_string(),
+                ctx: Arc::new(ctx),
+                active: std::sync::atomic::AtomicBool::new(p.state == ProcessState::Active),
+                retired: std::sync::atomic::AtomicBool::new(p.state == ProcessState::Retired),
+                partner_links,
+                shared_endpoint,
+                invokes,
+                cleanup: Cleanups::of(&p.built.dd.cleanups),
+                routing: Mutex::new(Routing::default()),
+                early,
+            });
+            self.start_schedules(&deployed, &p.built.dd.schedules);
+            map.insert(deployed.key.clone(), deployed);
         }
     }
 

@@ -12,7 +12,6 @@ pub struct Filter {
     pub nothing: bool,
 }
 
-
 /// Parses `filter`; `now_ms` anchors relative dates.
 pub fn parse(filter: &str, now_ms: i64) -> Result<Filter, String> {
     let mut f = Filter::default();

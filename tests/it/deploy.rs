@@ -412,28 +412,36 @@ fn the_helloworld_example_deploys_against_its_wsdl() {
 }
 
 #[tokio::test]
-async fn a_schedule_deploys_with_a_warning_that_it_is_not_run() {
+async fn a_schedule_deploys_and_a_bad_cron_expression_fails_the_package() {
     let s = TestServer::start().await;
-    let dd = deploy_xml("Sched", "SchedSvc", "Port").replace(
-        "</provide>",
-        r#"</provide>
-    <schedule when="0 0 1 * * ?"><cleanup><filter>status=completed</filter><category>all</category></cleanup></schedule>"#,
-    );
-    write_package(
-        s.dir(),
-        "Sched",
-        &[
-            ("deploy.xml", &dd),
-            ("fake-compile.txt", &spec("Sched", "SchedSvc")),
-            ("svc.wsdl", &wsdl("SchedSvc")),
-        ],
-    );
+    let with_schedule = |name: &str, when: &str| {
+        deploy_xml(name, &format!("{name}Svc"), "Port").replace(
+            "</provide>",
+            &format!(
+                r#"</provide>
+    <schedule when="{when}"><cleanup><filter>status=completed</filter><category>all</category></cleanup></schedule>"#
+            ),
+        )
+    };
+    for (name, when) in [("Sched", "0 0 1 * * ?"), ("BadSched", "0 0 1 L * ?")] {
+        write_package(
+            s.dir(),
+            name,
+            &[
+                ("deploy.xml", &with_schedule(name, when)),
+                ("fake-compile.txt", &spec(name, &format!("{name}Svc"))),
+                ("svc.wsdl", &wsdl(&format!("{name}Svc"))),
+            ],
+        );
+    }
     let info = s.wait_state("Sched", PackageState::Deployed).await;
+    assert!(info.warnings.is_empty(), "{:?}", info.warnings);
+    let bad = s.wait_state("BadSched", PackageState::Failed).await;
     assert!(
-        info.warnings
+        bad.errors
             .iter()
-            .any(|w| w.contains("BG-DEPLOY-012") && w.contains("0 0 1 * * ?")),
+            .any(|e| e.contains("BG-DEPLOY-003") && e.contains("L, W and # are not supported")),
         "{:?}",
-        info.warnings
+        bad.errors
     );
 }

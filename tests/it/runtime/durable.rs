@@ -110,6 +110,7 @@ on_both!(
     idle_instances_are_dehydrated_and_reloaded,
     stored_events_carry_their_step,
     cleanup_deletes_what_deploy_xml_names_when_an_instance_ends,
+    a_schedule_cleans_up_ended_instances_and_leaves_live_ones,
     an_invoke_interrupted_by_a_crash_is_sent_again,
     a_database_outage_answers_unavailable_and_loses_nothing,
 );
@@ -476,6 +477,66 @@ async fn cleanup_deletes_what_deploy_xml_names_when_an_instance_ends(db: Db) {
             i.id
         );
     }
+}
+
+async fn a_schedule_cleans_up_ended_instances_and_leaves_live_ones(db: Db) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bpel = process(
+        "",
+        &format!(
+            "<sequence>{START}{RUN}{}{REPLY}</sequence>",
+            set_out("'ok'")
+        ),
+    );
+    let Some(store) = open(db, dir.path()).await else {
+        return;
+    };
+    // Every second, completed instances lose their row and events.
+    let deploy = main_deploy_with(
+        r#"<schedule when="* * * * * ?">
+             <cleanup><filter>status=completed</filter><category>all</category></cleanup>
+           </schedule>"#,
+    );
+    let e = start_engine_with(
+        dir.path(),
+        &bpel,
+        &deploy,
+        RouterConfig {
+            default_events: DefaultEvents::All,
+            ..with_store(&store)
+        },
+    );
+    e.send("TestService", "start", &req("", "DONE")).await;
+    e.send("TestService", "start", &req("", "LIVE")).await;
+    assert_eq!(
+        output(e.call("TestService", "run", &req("", "DONE")).await),
+        resp("ok")
+    );
+    let mut left = Vec::new();
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        left = store
+            .instances(InstanceQuery::default())
+            .await
+            .expect("list");
+        if left.len() == 1 {
+            break;
+        }
+    }
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert_eq!(left[0].status, InstanceStatus::Active);
+    assert!(
+        !store
+            .instance_events(left[0].id)
+            .await
+            .expect("events")
+            .is_empty()
+    );
+    // The live one still works.
+    assert_eq!(
+        output(e.call("TestService", "run", &req("", "LIVE")).await),
+        resp("ok")
+    );
 }
 
 /// A partner transport that never answers (the server "crashes" mid-call), or answers at once.

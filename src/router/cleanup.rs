@@ -1,0 +1,121 @@
+//! deploy.xml `<schedule when="cron"><cleanup>`: at each time the Quartz expression gives, the
+//! ended instances of the process version that a cleanup's filters select lose what its
+//! categories name (the row with its jobs, and/or its stored events). Live instances are never
+//! touched. Only persistent process versions have anything stored to clean up.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tracing::{info, warn};
+
+use super::{Deployed, Router};
+use crate::deploy::descriptor::{CleanupCategory, Schedule, ScheduledCleanup};
+use crate::scheduler::cron::Cron;
+use crate::store::StepWrite;
+
+/// Most instances one filter deletes per run (ODE's `BpelInstanceDeletionLimit` is 2000);
+/// the rest go at the next run.
+const MAX_PER_RUN: usize = 2000;
+
+impl Router {
+    /// Starts one timer task per `<schedule>` of process version `d`; each ends when the
+    /// version is unloaded or the router stops.
+    pub(super) fn start_schedules(&self, d: &Arc<Deployed>, schedules: &[Schedule]) {
+        if schedules.is_empty() || !d.persistent {
+            return;
+        }
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            warn!(process = %d.ctx.pid, "No async runtime: the process's <schedule> cleanups do not run.");
+            return;
+        };
+        for s in schedules {
+            // The expression was checked when the package was deployed.
+            let Ok(cron) = Cron::parse(&s.when) else {
+                continue;
+            };
+            let router = self.clone();
+            let weak = Arc::downgrade(d);
+            let cleanups = s.cleanups.clone();
+            let when = s.when.clone();
+            rt.spawn(async move {
+                loop {
+                    let now = router.now_ms();
+                    let Some(next) = cron.next_after(now) else {
+                        return;
+                    };
+                    tokio::time::sleep(Duration::from_millis((next - now).max(0) as u64)).await;
+                    let Some(d) = weak.upgrade() else {
+                        return;
+                    };
+                    if router.stopped() || !router.serves(&d) {
+                        return;
+                    }
+                    router.run_cleanups(&d, &when, &cleanups).await;
+                }
+            });
+        }
+    }
+
+    /// Whether `d` is still the loaded entry for its process version.
+    fn serves(&self, d: &Arc<Deployed>) -> bool {
+        self.inner
+            .processes
+            .read()
+            .map(|m| m.get(&d.key).is_some_and(|x| Arc::ptr_eq(x, d)))
+            .unwrap_or(false)
+    }
+
+    /// One run of a schedule's cleanups.
+    async fn run_cleanups(&self, d: &Deployed, when: &str, cleanups: &[ScheduledCleanup]) {
+        let Some(store) = self.store().cloned() else {
+            return;
+        };
+        let now = self.now_ms();
+        for c in cleanups {
+            let purge_row = c.categories.contains(&CleanupCategory::Instance);
+            let purge_events = c.categories.contains(&CleanupCategory::Events);
+            if !purge_row && !purge_events {
+                // Variables, messages and correlations of ended instances are never stored.
+                continue;
+            }
+            for f in &c.filters {
+                let filter = match crate::store::filter::parse(f, now) {
+                    Ok(filter) if !filter.nothing => filter,
+                    // Checked at deployment; `status=error` selects nothing, as in ODE.
+                    _ => continue,
+                };
+                let mut q = filter.query;
+                // A process's schedule cleans up that process version's instances only.
+                q.process = Some(d.clark.clone());
+                q.version = Some(d.key.1 as i64);
+                if q.limit == 0 || q.limit > MAX_PER_RUN {
+                    q.limit = MAX_PER_RUN;
+                }
+                let rows = match store.instances(q).await {
+                    Ok(rows) => rows,
+                    Err(e) => {
+                        warn!(process = %d.ctx.pid, schedule = when, error = %e, "Scheduled cleanup could not list instances; it runs again at the next time.");
+                        return;
+                    }
+                };
+                let mut cleaned = 0usize;
+                for r in rows.iter().filter(|r| r.status.is_final()) {
+                    let write = StepWrite {
+                        delete_jobs_of: purge_row.then_some(r.id),
+                        purge_instance: purge_row.then_some(r.id),
+                        purge_events_of: purge_events.then_some(r.id),
+                        ..StepWrite::default()
+                    };
+                    if let Err(e) = store.commit(write).await {
+                        warn!(process = %d.ctx.pid, schedule = when, error = %e, "Scheduled cleanup stopped; it runs again at the next time.");
+                        return;
+                    }
+                    cleaned += 1;
+                }
+                if cleaned > 0 {
+                    info!(process = %d.ctx.pid, schedule = when, filter = f.as_str(), instances = cleaned, "Scheduled cleanup ran.");
+                }
+            }
+        }
+    }
+}
