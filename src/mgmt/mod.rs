@@ -159,6 +159,7 @@ impl Management {
             (&Method::GET, ["processes"]) => json(StatusCode::OK, &registry.processes()),
             (&Method::GET, ["instances"]) => self.instances(req).await,
             (&Method::GET, ["jobs", "parked"]) => self.parked_jobs().await,
+            (&Method::DELETE, ["instances"]) => self.delete_instances(req).await,
             (&Method::DELETE, ["instances", id]) => self.delete_instance(id).await,
             (&Method::GET, ["instances", id]) => match id.parse::<i64>() {
                 Ok(id) => self.instance(id).await,
@@ -329,6 +330,47 @@ impl Management {
             ),
             Ok(false) => error(StatusCode::NOT_FOUND, &format!("no live instance {id}")),
             Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, &e),
+        }
+    }
+
+    /// `DELETE /management/instances?filter=…`: deletes the ended instances the ODE instance
+    /// filter selects (rows, jobs and events; at most 2,000 a call), like ODE's
+    /// `InstanceManagement.delete(filter)`. Live ones are left alone and counted. A filter is
+    /// required, so that a bare DELETE never empties the database.
+    async fn delete_instances(&self, req: &HttpRequest) -> HttpResponse {
+        let filter = decode_segment(
+            &query_param(req, "filter")
+                .unwrap_or_default()
+                .replace('+', " "),
+        );
+        if filter.trim().is_empty() {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "give ?filter= (ODE instance filter), e.g. status=completed started<-30d",
+            );
+        }
+        let Some(router) = &self.router else {
+            return json(
+                StatusCode::OK,
+                &serde_json::json!({ "deleted": 0, "live_skipped": 0 }),
+            );
+        };
+        let f = match crate::store::filter::parse(&filter, router.now_for_filters()) {
+            Ok(f) => f,
+            Err(e) => return error(StatusCode::BAD_REQUEST, &e),
+        };
+        if f.nothing {
+            return json(
+                StatusCode::OK,
+                &serde_json::json!({ "deleted": 0, "live_skipped": 0 }),
+            );
+        }
+        match router.clean_up_ended(f.query, true, true).await {
+            Ok(done) => json(
+                StatusCode::OK,
+                &serde_json::json!({ "deleted": done.cleaned, "live_skipped": done.live }),
+            ),
+            Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
         }
     }
 

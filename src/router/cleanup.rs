@@ -11,7 +11,7 @@ use tracing::{info, warn};
 use super::{Deployed, Router};
 use crate::deploy::descriptor::{CleanupCategory, Schedule, ScheduledCleanup};
 use crate::scheduler::cron::Cron;
-use crate::store::StepWrite;
+use crate::store::{InstanceQuery, StepWrite, StoreError};
 
 /// Most instances one filter deletes per run (ODE's `BpelInstanceDeletionLimit` is 2000);
 /// the rest go at the next run.
@@ -67,9 +67,6 @@ impl Router {
 
     /// One run of a schedule's cleanups.
     async fn run_cleanups(&self, d: &Deployed, when: &str, cleanups: &[ScheduledCleanup]) {
-        let Some(store) = self.store().cloned() else {
-            return;
-        };
         let now = self.now_ms();
         for c in cleanups {
             let purge_row = c.categories.contains(&CleanupCategory::Instance);
@@ -88,34 +85,59 @@ impl Router {
                 // A process's schedule cleans up that process version's instances only.
                 q.process = Some(d.clark.clone());
                 q.version = Some(d.key.1 as i64);
-                if q.limit == 0 || q.limit > MAX_PER_RUN {
-                    q.limit = MAX_PER_RUN;
-                }
-                let rows = match store.instances(q).await {
-                    Ok(rows) => rows,
-                    Err(e) => {
-                        warn!(process = %d.ctx.pid, schedule = when, error = %e, "Scheduled cleanup could not list instances; it runs again at the next time.");
-                        return;
+                match self.clean_up_ended(q, purge_row, purge_events).await {
+                    Ok(done) if done.cleaned > 0 => {
+                        info!(process = %d.ctx.pid, schedule = when, filter = f.as_str(), instances = done.cleaned, "Scheduled cleanup ran.");
                     }
-                };
-                let mut cleaned = 0usize;
-                for r in rows.iter().filter(|r| r.status.is_final()) {
-                    let write = StepWrite {
-                        delete_jobs_of: purge_row.then_some(r.id),
-                        purge_instance: purge_row.then_some(r.id),
-                        purge_events_of: purge_events.then_some(r.id),
-                        ..StepWrite::default()
-                    };
-                    if let Err(e) = store.commit(write).await {
+                    Ok(_) => {}
+                    Err(e) => {
                         warn!(process = %d.ctx.pid, schedule = when, error = %e, "Scheduled cleanup stopped; it runs again at the next time.");
                         return;
                     }
-                    cleaned += 1;
-                }
-                if cleaned > 0 {
-                    info!(process = %d.ctx.pid, schedule = when, filter = f.as_str(), instances = cleaned, "Scheduled cleanup ran.");
                 }
             }
         }
     }
+
+    /// Deletes the rows (with their jobs) and/or the stored events of the ended instances `q`
+    /// selects, at most [`MAX_PER_RUN`] of them; live ones are counted, never touched.
+    pub async fn clean_up_ended(
+        &self,
+        mut q: InstanceQuery,
+        purge_row: bool,
+        purge_events: bool,
+    ) -> Result<Cleaned, StoreError> {
+        let Some(store) = self.store().cloned() else {
+            return Ok(Cleaned::default());
+        };
+        if q.limit == 0 || q.limit > MAX_PER_RUN {
+            q.limit = MAX_PER_RUN;
+        }
+        let rows = store.instances(q).await?;
+        let mut done = Cleaned::default();
+        for r in &rows {
+            if !r.status.is_final() {
+                done.live += 1;
+                continue;
+            }
+            let write = StepWrite {
+                delete_jobs_of: purge_row.then_some(r.id),
+                purge_instance: purge_row.then_some(r.id),
+                purge_events_of: purge_events.then_some(r.id),
+                ..StepWrite::default()
+            };
+            store.commit(write).await?;
+            done.cleaned += 1;
+        }
+        Ok(done)
+    }
+}
+
+/// What [`Router::clean_up_ended`] did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Cleaned {
+    /// Ended instances cleaned up.
+    pub cleaned: usize,
+    /// Live instances the query selected, left alone.
+    pub live: usize,
 }

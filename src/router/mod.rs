@@ -13,6 +13,7 @@
 #![allow(clippy::large_enum_variant)]
 
 mod cleanup;
+pub use cleanup::Cleaned;
 mod index;
 mod jobs;
 mod partner;

@@ -311,5 +311,57 @@ async fn instances_are_listed_and_deleted_and_a_live_one_is_refused() {
             .status,
         400
     );
+
+    // Bulk: ended instances by ODE filter; live ones stay; a filter is required.
+    for _ in 0..3 {
+        let r = request(
+            addr,
+            "POST",
+            "/services/HelloService",
+            &[
+                ("Content-Type", "text/xml"),
+                ("SOAPAction", "\"http://bpelgate.example/hello/wsdl/hello\""),
+            ],
+            &soap(
+                "http://bpelgate.example/hello/wsdl",
+                "<m:hello><m:name>Bo</m:name></m:hello>",
+            ),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    let filed = request(
+        addr,
+        "POST",
+        "/services/LoanService",
+        &[
+            ("Content-Type", "text/xml"),
+            ("SOAPAction", "\"http://bpelgate.example/loan/wsdl/request\""),
+        ],
+        &soap(
+            "http://bpelgate.example/loan/wsdl",
+            "<m:request><m:applicationId>D-2</m:applicationId><m:applicant>Bo</m:applicant><m:amount>10</m:amount></m:request>",
+        ),
+    )
+    .await;
+    assert_eq!(filed.status, 202, "{}", filed.body);
+    assert_eq!(
+        request(addr, "DELETE", "/management/instances", &[], "")
+            .await
+            .status,
+        400
+    );
+    let bulk = request(
+        addr,
+        "DELETE",
+        "/management/instances?filter=status=completed|active",
+        &[],
+        "",
+    )
+    .await;
+    assert_eq!(bulk.status, 200, "{}", bulk.body);
+    assert_eq!(bulk.json(), json!({ "deleted": 3, "live_skipped": 1 }));
+    assert!(instances_of(addr, "HelloWorld").await.is_empty());
+    assert_eq!(instances_of(addr, "LoanApproval").await.len(), 1);
     running.shutdown().await.unwrap();
 }
