@@ -179,6 +179,7 @@ pub async fn start(config: Config, compiler: Arc<dyn PackageCompiler>) -> Result
         })
         .map_err(|e| Error::Task(format!("cannot create the partner HTTP client: {e}")))?;
     router.set_transport(crate::partners::transport(client, config.limits.xml()));
+    router.start_server_schedules(&config.cleanup_schedule);
     let recent = Arc::new(crate::events::RecentEvents::default());
     events.add_listener(recent.clone());
     events.add_listener(Arc::new(crate::events::TracingListener));

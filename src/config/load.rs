@@ -23,6 +23,7 @@ const SECTIONS: &[&str] = &[
     "events",
     "compiler",
     "dehydration",
+    "cleanup-schedule",
 ];
 
 /// Values given on the command line; `None` leaves the lower layers alone.
@@ -236,6 +237,7 @@ fn build(table: Table, problems: &mut Vec<String>) -> Config {
             "events" => config.events = section(&name, value, problems),
             "compiler" => config.compiler = section(&name, value, problems),
             "dehydration" => config.dehydration = section(&name, value, problems),
+            "cleanup-schedule" => config.cleanup_schedule = schedules(value, problems),
             other => problems.push(format!(
                 "unknown section [{other}]; expected one of {}",
                 SECTIONS.join(", ")
@@ -249,6 +251,25 @@ fn build(table: Table, problems: &mut Vec<String>) -> Config {
 }
 
 /// Deserializes one section; on failure, retries key by key so that every bad key is reported.
+/// `[[cleanup-schedule]]` entries (not settable from the environment: they are a list).
+fn schedules(value: Value, problems: &mut Vec<String>) -> Vec<super::CleanupSchedule> {
+    let Value::Array(entries) = value else {
+        problems.push("cleanup-schedule: write each entry as [[cleanup-schedule]]".to_string());
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (i, e) in entries.into_iter().enumerate() {
+        match e.try_into::<super::CleanupSchedule>() {
+            Ok(s) => out.push(s),
+            Err(err) => problems.push(format!(
+                "cleanup-schedule[{i}]: {}",
+                err.to_string().trim_end()
+            )),
+        }
+    }
+    out
+}
+
 fn section<T: DeserializeOwned + Default>(
     name: &str,
     value: Value,

@@ -35,6 +35,27 @@ pub struct Config {
     pub events: EventsSection,
     /// The BPEL compiler.
     pub compiler: CompilerSection,
+    /// `[[cleanup-schedule]]`: server-wide cleanups.
+    pub cleanup_schedule: Vec<CleanupSchedule>,
+}
+
+/// `[[cleanup-schedule]]`: a server-wide cleanup of ended instances (WSO2 BPS bps.xml
+/// `<Schedules>`), for every process whose deploy.xml has no `<schedule>` of its own.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct CleanupSchedule {
+    /// Quartz cron expression, UTC (`0 0 3 * * ?`: every day at 03:00).
+    pub when: String,
+    /// ODE instance filters; each selects instances on its own (`status=completed`).
+    pub filters: Vec<String>,
+    /// What goes: `instance` (the row, its jobs and events), `events`, or `all`; `variables`,
+    /// `messages` and `correlations` are accepted (ended instances keep none of them).
+    #[serde(default = "all_categories")]
+    pub categories: Vec<String>,
+}
+
+fn all_categories() -> Vec<String> {
+    vec!["all".to_string()]
 }
 
 /// `[server]`.

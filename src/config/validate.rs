@@ -4,6 +4,32 @@ use super::Config;
 
 /// Appends one line per problem.
 pub(super) fn validate(c: &Config, problems: &mut Vec<String>) {
+    for (i, s) in c.cleanup_schedule.iter().enumerate() {
+        let at = format!("cleanup-schedule[{i}]");
+        if let Err(e) = crate::scheduler::cron::Cron::parse(&s.when) {
+            problems.push(format!("{at}.when: {e}"));
+        }
+        if s.filters.is_empty() {
+            problems.push(format!(
+                "{at}.filters: give at least one ODE instance filter, e.g. \"status=completed\""
+            ));
+        }
+        for f in &s.filters {
+            if let Err(e) = crate::store::filter::parse(f, 0) {
+                problems.push(format!("{at}.filters: {e}"));
+            }
+        }
+        for cat in &s.categories {
+            if !matches!(
+                cat.as_str(),
+                "instance" | "events" | "variables" | "messages" | "correlations" | "all"
+            ) {
+                problems.push(format!(
+                    "{at}.categories: '{cat}' is not one of instance, events, variables, messages, correlations, all"
+                ));
+            }
+        }
+    }
     if c.server.effective_http_port().is_none() {
         problems.push(format!(
             "server.port-offset: http-port {} + port-offset {} is beyond 65535",

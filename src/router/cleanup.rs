@@ -9,9 +9,10 @@ use std::time::Duration;
 use tracing::{info, warn};
 
 use super::{Deployed, Router};
+use crate::config::CleanupSchedule;
 use crate::deploy::descriptor::{CleanupCategory, Schedule, ScheduledCleanup};
 use crate::scheduler::cron::Cron;
-use crate::store::{InstanceQuery, StepWrite, StoreError};
+use crate::store::{InstanceQuery, InstanceSummary, StepWrite, StoreError};
 
 /// Most instances one filter deletes per run (ODE's `BpelInstanceDeletionLimit` is 2000);
 /// the rest go at the next run.
@@ -53,6 +54,84 @@ impl Router {
                     router.run_cleanups(&d, &when, &cleanups).await;
                 }
             });
+        }
+    }
+
+    /// Starts the server-wide `[[cleanup-schedule]]`s (bps.xml `<Schedules>`): each covers
+    /// every stored process version except those whose deploy.xml has a `<schedule>` of its
+    /// own (as WSO2 BPS excludes them). The tasks end when the router stops.
+    pub fn start_server_schedules(&self, schedules: &[CleanupSchedule]) {
+        if schedules.is_empty() || self.store().is_none() {
+            return;
+        }
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            warn!("No async runtime: the server-wide cleanup schedules do not run.");
+            return;
+        };
+        for s in schedules {
+            // Checked when the configuration was loaded.
+            let Ok(cron) = Cron::parse(&s.when) else {
+                continue;
+            };
+            let router = self.clone();
+            let s = s.clone();
+            rt.spawn(async move {
+                loop {
+                    let now = router.now_ms();
+                    let Some(next) = cron.next_after(now) else {
+                        return;
+                    };
+                    tokio::time::sleep(Duration::from_millis((next - now).max(0) as u64)).await;
+                    if router.stopped() {
+                        return;
+                    }
+                    router.run_server_schedule(&s).await;
+                }
+            });
+        }
+    }
+
+    async fn run_server_schedule(&self, s: &CleanupSchedule) {
+        let all = s.categories.iter().any(|c| c == "all");
+        let purge_row = all || s.categories.iter().any(|c| c == "instance");
+        let purge_events = all || s.categories.iter().any(|c| c == "events");
+        if !purge_row && !purge_events {
+            return;
+        }
+        // Process versions with schedules of their own, as stored (`{ns}local`, version).
+        let own: std::collections::HashSet<(String, i64)> = match self.inner.processes.read() {
+            Ok(m) => m
+                .values()
+                .filter(|d| d.own_schedules)
+                .map(|d| (d.clark.clone(), d.key.1 as i64))
+                .collect(),
+            Err(_) => return,
+        };
+        let now = self.now_ms();
+        for f in &s.filters {
+            let filter = match crate::store::filter::parse(f, now) {
+                Ok(filter) if !filter.nothing => filter,
+                _ => continue,
+            };
+            let skip = |r: &InstanceSummary| own.contains(&(r.process.clone(), r.version));
+            match self
+                .clean_up_ended_except(filter.query, purge_row, purge_events, skip)
+                .await
+            {
+                Ok(done) if done.cleaned > 0 => {
+                    info!(
+                        schedule = s.when.as_str(),
+                        filter = f.as_str(),
+                        instances = done.cleaned,
+                        "Server-wide cleanup ran."
+                    );
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    warn!(schedule = s.when.as_str(), error = %e, "Server-wide cleanup stopped; it runs again at the next time.");
+                    return;
+                }
+            }
         }
     }
 
@@ -103,9 +182,21 @@ impl Router {
     /// selects, at most [`MAX_PER_RUN`] of them; live ones are counted, never touched.
     pub async fn clean_up_ended(
         &self,
+        q: InstanceQuery,
+        purge_row: bool,
+        purge_events: bool,
+    ) -> Result<Cleaned, StoreError> {
+        self.clean_up_ended_except(q, purge_row, purge_events, |_| false)
+            .await
+    }
+
+    /// [`clean_up_ended`](Self::clean_up_ended), leaving alone the instances `skip` names.
+    async fn clean_up_ended_except(
+        &self,
         mut q: InstanceQuery,
         purge_row: bool,
         purge_events: bool,
+        skip: impl Fn(&InstanceSummary) -> bool,
     ) -> Result<Cleaned, StoreError> {
         let Some(store) = self.store().cloned() else {
             return Ok(Cleaned::default());
@@ -115,7 +206,7 @@ impl Router {
         }
         let rows = store.instances(q).await?;
         let mut done = Cleaned::default();
-        for r in &rows {
+        for r in rows.iter().filter(|r| !skip(r)) {
             if !r.status.is_final() {
                 done.live += 1;
                 continue;

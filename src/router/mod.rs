@@ -175,6 +175,8 @@ struct Deployed {
     /// deploy.xml `<cleanup>`: what the step that ends an instance deletes, when it completed
     /// and when it faulted or was terminated.
     cleanup: Cleanups,
+    /// deploy.xml has `<schedule>`s: server-wide cleanup schedules leave its instances alone.
+    own_schedules: bool,
     routing: Mutex<Routing>,
     /// Messages kept for a receive to come, shared by every version of the process: a message
     /// reaches the process's endpoint, not a version, and the instance it is meant for may run
@@ -838,6 +840,7 @@ impl Router {
                 shared_endpoint,
                 invokes,
                 cleanup: Cleanups::of(&p.built.dd.cleanups),
+                own_schedules: !p.built.dd.schedules.is_empty(),
                 routing: Mutex::new(Routing::default()),
                 early,
             });

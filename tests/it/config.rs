@@ -15,8 +15,17 @@ fn shipped_file_equals_the_defaults_and_lists_every_key() {
     let file: toml::Table = text.parse().unwrap();
     let defaults = toml::Table::try_from(Config::default()).unwrap();
     for (section, keys) in &defaults {
+        // A list of tables (`[[cleanup-schedule]]`) is empty by default: the file shows an
+        // example in comments.
+        let Some(keys) = keys.as_table() else {
+            assert!(
+                text.contains(&format!("# [[{section}]]")),
+                "conf/bpelgate.toml lacks an example of [[{section}]]"
+            );
+            continue;
+        };
         let in_file = file.get(section).and_then(|v| v.as_table());
-        for key in keys.as_table().unwrap().keys() {
+        for key in keys.keys() {
             assert!(
                 in_file.is_some_and(|t| t.contains_key(key)),
                 "conf/bpelgate.toml lacks [{section}] {key}"
@@ -144,4 +153,24 @@ fn semantic_checks() {
         )
         .is_err()
     );
+}
+
+#[test]
+fn cleanup_schedules_are_read_and_checked() {
+    let c = load_str(
+        "[[cleanup-schedule]]\nwhen = \"0 0 3 * * ?\"\nfilters = [\"status=completed started<-30d\"]\n\n[[cleanup-schedule]]\nwhen = \"0 30 * * * ?\"\nfilters = [\"status=failed\"]\ncategories = [\"events\"]\n",
+    )
+    .unwrap();
+    assert_eq!(c.cleanup_schedule.len(), 2);
+    assert_eq!(c.cleanup_schedule[0].categories, vec!["all".to_string()]);
+    assert_eq!(c.cleanup_schedule[1].categories, vec!["events".to_string()]);
+    let e = load_str(
+        "[[cleanup-schedule]]\nwhen = \"0 0 3 L * ?\"\nfilters = [\"colour=red\"]\ncategories = [\"things\"]\n\n[[cleanup-schedule]]\nwhen = \"0 0 3 * * ?\"\nfilters = []\n",
+    )
+    .unwrap_err();
+    let all = e.to_string();
+    assert!(all.contains("cleanup-schedule[0].when"), "{all}");
+    assert!(all.contains("cleanup-schedule[0].filters"), "{all}");
+    assert!(all.contains("cleanup-schedule[0].categories"), "{all}");
+    assert!(all.contains("cleanup-schedule[1].filters"), "{all}");
 }

@@ -111,6 +111,7 @@ on_both!(
     stored_events_carry_their_step,
     cleanup_deletes_what_deploy_xml_names_when_an_instance_ends,
     a_schedule_cleans_up_ended_instances_and_leaves_live_ones,
+    server_wide_schedules_skip_processes_with_their_own,
     an_invoke_interrupted_by_a_crash_is_sent_again,
     a_database_outage_answers_unavailable_and_loses_nothing,
 );
@@ -537,6 +538,47 @@ async fn a_schedule_cleans_up_ended_instances_and_leaves_live_ones(db: Db) {
         output(e.call("TestService", "run", &req("", "LIVE")).await),
         resp("ok")
     );
+}
+
+async fn server_wide_schedules_skip_processes_with_their_own(db: Db) {
+    let bpel = process(
+        "",
+        &format!(
+            "<sequence>{START}{RUN}{}{REPLY}</sequence>",
+            set_out("'ok'")
+        ),
+    );
+    let every_second = bpelgate::config::CleanupSchedule {
+        when: "* * * * * ?".into(),
+        filters: vec!["status=completed".into()],
+        categories: vec!["all".into()],
+    };
+    // deploy.xml with a schedule of its own (that will not fire), then without one.
+    let own = main_deploy_with(
+        r#"<schedule when="0 0 0 1 1 ? 2199"><cleanup><filter>status=faulted</filter></cleanup></schedule>"#,
+    );
+    for (deploy, kept) in [(own.as_str(), 1), (MAIN_DEPLOY, 0)] {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let Some(store) = open(db, dir.path()).await else {
+            return;
+        };
+        let e = start_engine_with(dir.path(), &bpel, deploy, with_store(&store));
+        e.router
+            .start_server_schedules(std::slice::from_ref(&every_second));
+        e.send("TestService", "start", &req("", "K")).await;
+        assert_eq!(
+            output(e.call("TestService", "run", &req("", "K")).await),
+            resp("ok")
+        );
+        // Two runs of the schedule at least.
+        tokio::time::sleep(Duration::from_millis(2300)).await;
+        let left = store
+            .instances(InstanceQuery::default())
+            .await
+            .expect("list");
+        assert_eq!(left.len(), kept, "{left:?}");
+        e.router.stop();
+    }
 }
 
 /// A partner transport that never answers (the server "crashes" mid-call), or answers at once.
