@@ -461,34 +461,29 @@ async fn set_state(client: Client, process: &str, action: &str) -> anyhow::Resul
 
 async fn instances(client: Client, filter: &str, limit: usize) -> anyhow::Result<ExitCode> {
     let list = client.instances(filter, limit).await?;
-    let rows: Vec<Vec<String>> = list
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|i| {
+    print_list(
+        &list,
+        &["ID", "STATUS", "PID", "FAULT"],
+        "No instances match.",
+        |i| {
             vec![
                 i["id"].to_string(),
                 i["status"].as_str().unwrap_or("?").to_string(),
                 i["pid"].as_str().unwrap_or("?").to_string(),
                 i["fault"].as_str().unwrap_or("").to_string(),
             ]
-        })
-        .collect();
-    if rows.is_empty() {
-        println!("No instances match.");
-    } else {
-        print_table(&["ID", "STATUS", "PID", "FAULT"], &rows);
-    }
+        },
+    );
     Ok(ExitCode::SUCCESS)
 }
 
 async fn events(client: Client, filter: &str, limit: usize) -> anyhow::Result<ExitCode> {
     let list = client.events(filter, limit).await?;
-    let rows: Vec<Vec<String>> = list
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|e| {
+    print_list(
+        &list,
+        &["TIME", "TYPE", "INSTANCE", "PROCESS"],
+        "No events match.",
+        |e| {
             let s = |k: &str| match &e[k] {
                 Value::Null => String::new(),
                 Value::String(s) => s.clone(),
@@ -500,14 +495,20 @@ async fn events(client: Client, filter: &str, limit: usize) -> anyhow::Result<Ex
                 s("instance_id"),
                 s("process_id"),
             ]
-        })
-        .collect();
-    if rows.is_empty() {
-        println!("No events match.");
-    } else {
-        print_table(&["TIME", "TYPE", "INSTANCE", "PROCESS"], &rows);
-    }
+        },
+    );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Prints the JSON array `list` as a table with one `row` per entry, or `empty` when it has
+/// none.
+fn print_list(list: &Value, header: &[&str], empty: &str, row: impl Fn(&Value) -> Vec<String>) {
+    let rows: Vec<Vec<String>> = list.as_array().into_iter().flatten().map(row).collect();
+    if rows.is_empty() {
+        println!("{empty}");
+    } else {
+        print_table(header, &rows);
+    }
 }
 
 /// `ms` since the Unix epoch as `YYYY-MM-DDThh:mm:ss.sssZ`.
@@ -550,20 +551,15 @@ fn print_table(header: &[&str], rows: &[Vec<String>]) {
 
 async fn processes(client: Client) -> anyhow::Result<ExitCode> {
     let list = client.processes().await?;
-    let rows: Vec<Vec<String>> = list
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|p| {
+    print_list(
+        &list,
+        &["PID", "STATE", "PACKAGE"],
+        "No processes are deployed.",
+        |p| {
             let s = |k: &str| p[k].as_str().unwrap_or("?").to_string();
             vec![s("pid"), s("state"), s("package")]
-        })
-        .collect();
-    if rows.is_empty() {
-        println!("No processes are deployed.");
-    } else {
-        print_table(&["PID", "STATE", "PACKAGE"], &rows);
-    }
+        },
+    );
     Ok(ExitCode::SUCCESS)
 }
 

@@ -232,6 +232,23 @@ pub enum CleanupCategory {
     Events,
 }
 
+impl CleanupCategory {
+    /// The categories a deploy.xml `<category>` (or a `[[cleanup-schedule]]` entry) names:
+    /// one, or every one for `all`; None for an unknown name.
+    pub fn named(name: &str) -> Option<&'static [CleanupCategory]> {
+        use CleanupCategory::*;
+        Some(match name {
+            "instance" => &[Instance],
+            "variables" => &[Variables],
+            "messages" => &[Messages],
+            "correlations" => &[Correlations],
+            "events" => &[Events],
+            "all" => &ALL_CATEGORIES,
+            _ => return None,
+        })
+    }
+}
+
 const ALL_CATEGORIES: [CleanupCategory; 5] = [
     CleanupCategory::Instance,
     CleanupCategory::Variables,
@@ -674,27 +691,16 @@ impl Parser<'_> {
         for c in el.children_named(DD_NS, "category") {
             any = true;
             let t = c.text();
-            let cat = match t.trim() {
-                "instance" => CleanupCategory::Instance,
-                "variables" => CleanupCategory::Variables,
-                "messages" => CleanupCategory::Messages,
-                "correlations" => CleanupCategory::Correlations,
-                "events" => CleanupCategory::Events,
-                "all" => {
-                    out.extend(ALL_CATEGORIES);
-                    continue;
-                }
-                other => {
-                    self.err(
-                        c.pos,
-                        format!(
-                            "<category>: '{other}' is not one of instance, variables, messages, correlations, events, all"
-                        ),
-                    );
-                    continue;
-                }
-            };
-            out.insert(cat);
+            match CleanupCategory::named(t.trim()) {
+                Some(cats) => out.extend(cats.iter().copied()),
+                None => self.err(
+                    c.pos,
+                    format!(
+                        "<category>: '{}' is not one of instance, variables, messages, correlations, events, all",
+                        t.trim()
+                    ),
+                ),
+            }
         }
         if !any {
             out.extend(ALL_CATEGORIES);

@@ -190,11 +190,7 @@ impl Management {
                 let limit = query_param(req, "limit")
                     .and_then(|v| v.parse().ok())
                     .unwrap_or(100usize);
-                let filter = decode_segment(
-                    &query_param(req, "filter")
-                        .unwrap_or_default()
-                        .replace('+', " "),
-                );
+                let filter = filter_param(req);
                 // Events come from the router's instances: none without one.
                 let Some(router) = &self.router else {
                     return json(StatusCode::OK, &Vec::<serde_json::Value>::new());
@@ -224,12 +220,7 @@ impl Management {
         let Some(router) = &self.router else {
             return json(StatusCode::OK, &Vec::<InstanceView>::new());
         };
-        // A query value: `+` and `%20` are spaces (form encoding), `%XX` escapes.
-        let filter = decode_segment(
-            &query_param(req, "filter")
-                .unwrap_or_default()
-                .replace('+', " "),
-        );
+        let filter = filter_param(req);
         let limit = query_param(req, "limit")
             .and_then(|v| v.parse().ok())
             .unwrap_or(1000usize);
@@ -338,34 +329,23 @@ impl Management {
     /// `InstanceManagement.delete(filter)`. Live ones are left alone and counted. A filter is
     /// required, so that a bare DELETE never empties the database.
     async fn delete_instances(&self, req: &HttpRequest) -> HttpResponse {
-        let filter = decode_segment(
-            &query_param(req, "filter")
-                .unwrap_or_default()
-                .replace('+', " "),
-        );
+        let filter = filter_param(req);
         if filter.trim().is_empty() {
             return error(
                 StatusCode::BAD_REQUEST,
                 "give ?filter= (ODE instance filter), e.g. status=completed started<-30d",
             );
         }
-        let Some(router) = &self.router else {
-            return json(
-                StatusCode::OK,
-                &serde_json::json!({ "deleted": 0, "live_skipped": 0 }),
-            );
+        let done = match &self.router {
+            None => Ok(crate::router::Cleaned::default()),
+            Some(router) => match crate::store::filter::parse(&filter, router.now_for_filters()) {
+                Err(e) => return error(StatusCode::BAD_REQUEST, &e),
+                // `status=error` selects nothing, as in ODE.
+                Ok(f) if f.nothing => Ok(crate::router::Cleaned::default()),
+                Ok(f) => router.clean_up_ended(f.query, true, true).await,
+            },
         };
-        let f = match crate::store::filter::parse(&filter, router.now_for_filters()) {
-            Ok(f) => f,
-            Err(e) => return error(StatusCode::BAD_REQUEST, &e),
-        };
-        if f.nothing {
-            return json(
-                StatusCode::OK,
-                &serde_json::json!({ "deleted": 0, "live_skipped": 0 }),
-            );
-        }
-        match router.clean_up_ended(f.query, true, true).await {
+        match done {
             Ok(done) => json(
                 StatusCode::OK,
                 &serde_json::json!({ "deleted": done.cleaned, "live_skipped": done.live }),
@@ -552,6 +532,16 @@ fn matches_live(f: &crate::store::filter::Filter, i: &crate::router::InstanceInf
         return false;
     }
     q.created_from.is_none() && q.created_before.is_none()
+}
+
+/// The `filter` query parameter, decoded: `+` and `%20` are spaces (form encoding), `%XX`
+/// escapes.
+fn filter_param(req: &HttpRequest) -> String {
+    decode_segment(
+        &query_param(req, "filter")
+            .unwrap_or_default()
+            .replace('+', " "),
+    )
 }
 
 /// The value of query parameter `name`, if present.

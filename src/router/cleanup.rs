@@ -1,8 +1,11 @@
-//! deploy.xml `<schedule when="cron"><cleanup>`: at each time the Quartz expression gives, the
-//! ended instances of the process version that a cleanup's filters select lose what its
-//! categories name (the row with its jobs, and/or its stored events). Live instances are never
-//! touched. Only persistent process versions have anything stored to clean up.
+//! Cleanup of ended instances' stored data: deploy.xml `<cleanup on>` (applied by the step
+//! that ends an instance, see `step.rs`), deploy.xml `<schedule when="cron"><cleanup>` (the
+//! process version's own instances) and server-wide `[[cleanup-schedule]]`s (every process
+//! version without schedules of its own). A cleanup deletes the row with its jobs and/or the
+//! stored events; variables, messages and correlations of an ended instance are never stored.
+//! Live instances are never touched.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,13 +13,73 @@ use tracing::{info, warn};
 
 use super::{Deployed, Router};
 use crate::config::CleanupSchedule;
-use crate::deploy::descriptor::{CleanupCategory, Schedule, ScheduledCleanup};
+use crate::deploy::descriptor::{Cleanup, CleanupCategory, CleanupOn, Schedule, ScheduledCleanup};
+use crate::runtime::state::Status;
 use crate::scheduler::cron::Cron;
 use crate::store::{InstanceQuery, InstanceSummary, StepWrite, StoreError};
 
 /// Most instances one filter deletes per run (ODE's `BpelInstanceDeletionLimit` is 2000);
 /// the rest go at the next run.
 const MAX_PER_RUN: usize = 2000;
+
+/// What a cleanup deletes of an ended instance's stored data.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(super) struct Purge {
+    /// The instance row and its jobs.
+    pub(super) row: bool,
+    /// Its stored events.
+    pub(super) events: bool,
+}
+
+impl Purge {
+    fn of<'a>(categories: impl IntoIterator<Item = &'a CleanupCategory>) -> Self {
+        let mut p = Purge::default();
+        for c in categories {
+            p.row |= *c == CleanupCategory::Instance;
+            p.events |= *c == CleanupCategory::Events;
+        }
+        p
+    }
+
+    fn any(self) -> bool {
+        self.row || self.events
+    }
+}
+
+/// deploy.xml's `<cleanup on>`s of a process version: what the step that ends an instance
+/// deletes, when it completed and when it faulted or was terminated.
+#[derive(Debug, Default)]
+pub(super) struct Cleanups {
+    success: Purge,
+    failure: Purge,
+}
+
+impl Cleanups {
+    pub(super) fn of(cleanups: &[Cleanup]) -> Self {
+        let on = |wanted: CleanupOn| {
+            Purge::of(
+                cleanups
+                    .iter()
+                    // `<cleanup>` without `on` does nothing, as in ODE.
+                    .filter(|c| c.on == Some(wanted) || c.on == Some(CleanupOn::Always))
+                    .flat_map(|c| c.categories.iter()),
+            )
+        };
+        Cleanups {
+            success: on(CleanupOn::Success),
+            failure: on(CleanupOn::Failure),
+        }
+    }
+
+    /// What to delete for an instance that ended with `status`.
+    pub(super) fn for_end(&self, status: Status) -> Purge {
+        if status == Status::Completed {
+            self.success
+        } else {
+            self.failure
+        }
+    }
+}
 
 impl Router {
     /// Starts one timer task per `<schedule>` of process version `d`; each ends when the
@@ -36,22 +99,15 @@ impl Router {
             };
             let router = self.clone();
             let weak = Arc::downgrade(d);
-            let cleanups = s.cleanups.clone();
-            let when = s.when.clone();
+            let s = s.clone();
             rt.spawn(async move {
-                loop {
-                    let now = router.now_ms();
-                    let Some(next) = cron.next_after(now) else {
-                        return;
-                    };
-                    tokio::time::sleep(Duration::from_millis((next - now).max(0) as u64)).await;
-                    let Some(d) = weak.upgrade() else {
-                        return;
-                    };
-                    if router.stopped() || !router.serves(&d) {
-                        return;
+                while router.wait_for(&cron).await {
+                    match weak.upgrade() {
+                        Some(d) if router.serves(&d) => {
+                            router.run_schedule(&d, &s.when, &s.cleanups).await;
+                        }
+                        _ => return,
                     }
-                    router.run_cleanups(&d, &when, &cleanups).await;
                 }
             });
         }
@@ -76,63 +132,22 @@ impl Router {
             let router = self.clone();
             let s = s.clone();
             rt.spawn(async move {
-                loop {
-                    let now = router.now_ms();
-                    let Some(next) = cron.next_after(now) else {
-                        return;
-                    };
-                    tokio::time::sleep(Duration::from_millis((next - now).max(0) as u64)).await;
-                    if router.stopped() {
-                        return;
-                    }
+                while router.wait_for(&cron).await {
                     router.run_server_schedule(&s).await;
                 }
             });
         }
     }
 
-    async fn run_server_schedule(&self, s: &CleanupSchedule) {
-        let all = s.categories.iter().any(|c| c == "all");
-        let purge_row = all || s.categories.iter().any(|c| c == "instance");
-        let purge_events = all || s.categories.iter().any(|c| c == "events");
-        if !purge_row && !purge_events {
-            return;
-        }
-        // Process versions with schedules of their own, as stored (`{ns}local`, version).
-        let own: std::collections::HashSet<(String, i64)> = match self.inner.processes.read() {
-            Ok(m) => m
-                .values()
-                .filter(|d| d.own_schedules)
-                .map(|d| (d.clark.clone(), d.key.1 as i64))
-                .collect(),
-            Err(_) => return,
-        };
+    /// Sleeps until the next time `cron` gives; false when there is none or the router has
+    /// stopped meanwhile.
+    async fn wait_for(&self, cron: &Cron) -> bool {
         let now = self.now_ms();
-        for f in &s.filters {
-            let filter = match crate::store::filter::parse(f, now) {
-                Ok(filter) if !filter.nothing => filter,
-                _ => continue,
-            };
-            let skip = |r: &InstanceSummary| own.contains(&(r.process.clone(), r.version));
-            match self
-                .clean_up_ended_except(filter.query, purge_row, purge_events, skip)
-                .await
-            {
-                Ok(done) if done.cleaned > 0 => {
-                    info!(
-                        schedule = s.when.as_str(),
-                        filter = f.as_str(),
-                        instances = done.cleaned,
-                        "Server-wide cleanup ran."
-                    );
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    warn!(schedule = s.when.as_str(), error = %e, "Server-wide cleanup stopped; it runs again at the next time.");
-                    return;
-                }
-            }
-        }
+        let Some(next) = cron.next_after(now) else {
+            return false;
+        };
+        tokio::time::sleep(Duration::from_millis((next - now).max(0) as u64)).await;
+        !self.stopped()
     }
 
     /// Whether `d` is still the loaded entry for its process version.
@@ -144,38 +159,88 @@ impl Router {
             .unwrap_or(false)
     }
 
-    /// One run of a schedule's cleanups.
-    async fn run_cleanups(&self, d: &Deployed, when: &str, cleanups: &[ScheduledCleanup]) {
-        let now = self.now_ms();
+    /// One run of a process version's `<schedule>`: its own instances only.
+    async fn run_schedule(&self, d: &Deployed, when: &str, cleanups: &[ScheduledCleanup]) {
         for c in cleanups {
-            let purge_row = c.categories.contains(&CleanupCategory::Instance);
-            let purge_events = c.categories.contains(&CleanupCategory::Events);
-            if !purge_row && !purge_events {
-                // Variables, messages and correlations of ended instances are never stored.
-                continue;
-            }
-            for f in &c.filters {
-                let filter = match crate::store::filter::parse(f, now) {
-                    Ok(filter) if !filter.nothing => filter,
-                    // Checked at deployment; `status=error` selects nothing, as in ODE.
-                    _ => continue,
-                };
-                let mut q = filter.query;
-                // A process's schedule cleans up that process version's instances only.
+            let narrow = |q: &mut InstanceQuery| {
                 q.process = Some(d.clark.clone());
                 q.version = Some(d.key.1 as i64);
-                match self.clean_up_ended(q, purge_row, purge_events).await {
-                    Ok(done) if done.cleaned > 0 => {
-                        info!(process = %d.ctx.pid, schedule = when, filter = f.as_str(), instances = done.cleaned, "Scheduled cleanup ran.");
-                    }
-                    Ok(_) => {}
-                    Err(e) => {
-                        warn!(process = %d.ctx.pid, schedule = when, error = %e, "Scheduled cleanup stopped; it runs again at the next time.");
-                        return;
-                    }
+            };
+            let run = self
+                .clean_up_filters(&c.filters, Purge::of(&c.categories), narrow, |_| false)
+                .await;
+            match run {
+                Ok(0) => {}
+                Ok(n) => {
+                    info!(process = %d.ctx.pid, schedule = when, instances = n, "Scheduled cleanup ran.")
+                }
+                Err(e) => {
+                    warn!(process = %d.ctx.pid, schedule = when, error = %e, "Scheduled cleanup stopped; it runs again at the next time.");
+                    return;
                 }
             }
         }
+    }
+
+    /// One run of a server-wide schedule.
+    async fn run_server_schedule(&self, s: &CleanupSchedule) {
+        let purge = Purge::of(
+            s.categories
+                .iter()
+                .filter_map(|c| CleanupCategory::named(c))
+                .flatten(),
+        );
+        // Process versions with schedules of their own, as stored (`{ns}local`, version).
+        let own: HashSet<(String, i64)> = match self.inner.processes.read() {
+            Ok(m) => m
+                .values()
+                .filter(|d| d.own_schedules)
+                .map(|d| (d.clark.clone(), d.key.1 as i64))
+                .collect(),
+            Err(_) => return,
+        };
+        let skip = |r: &InstanceSummary| own.contains(&(r.process.clone(), r.version));
+        match self.clean_up_filters(&s.filters, purge, |_| {}, skip).await {
+            Ok(0) => {}
+            Ok(n) => info!(
+                schedule = s.when.as_str(),
+                instances = n,
+                "Server-wide cleanup ran."
+            ),
+            Err(e) => {
+                warn!(schedule = s.when.as_str(), error = %e, "Server-wide cleanup stopped; it runs again at the next time.")
+            }
+        }
+    }
+
+    /// Cleans up, for each ODE instance filter, the ended instances it selects (narrowed by
+    /// `narrow`, less those `skip` names); the number cleaned up. A filter that does not
+    /// parse was reported when the schedule was loaded and is passed over here.
+    async fn clean_up_filters(
+        &self,
+        filters: &[String],
+        purge: Purge,
+        narrow: impl Fn(&mut InstanceQuery),
+        skip: impl Fn(&InstanceSummary) -> bool,
+    ) -> Result<usize, StoreError> {
+        if !purge.any() {
+            return Ok(0);
+        }
+        let now = self.now_ms();
+        let mut cleaned = 0;
+        for f in filters {
+            // `status=error` selects nothing, as in ODE.
+            let Ok(filter) = crate::store::filter::parse(f, now) else {
+                continue;
+            };
+            if filter.nothing {
+                continue;
+            }
+            let mut q = filter.query;
+            narrow(&mut q);
+            cleaned += self.clean_up_ended_except(q, purge, &skip).await?.cleaned;
+        }
+        Ok(cleaned)
     }
 
     /// Deletes the rows (with their jobs) and/or the stored events of the ended instances `q`
@@ -186,16 +251,18 @@ impl Router {
         purge_row: bool,
         purge_events: bool,
     ) -> Result<Cleaned, StoreError> {
-        self.clean_up_ended_except(q, purge_row, purge_events, |_| false)
-            .await
+        let purge = Purge {
+            row: purge_row,
+            events: purge_events,
+        };
+        self.clean_up_ended_except(q, purge, |_| false).await
     }
 
     /// [`clean_up_ended`](Self::clean_up_ended), leaving alone the instances `skip` names.
     async fn clean_up_ended_except(
         &self,
         mut q: InstanceQuery,
-        purge_row: bool,
-        purge_events: bool,
+        purge: Purge,
         skip: impl Fn(&InstanceSummary) -> bool,
     ) -> Result<Cleaned, StoreError> {
         let Some(store) = self.store().cloned() else {
@@ -212,9 +279,9 @@ impl Router {
                 continue;
             }
             let write = StepWrite {
-                delete_jobs_of: purge_row.then_some(r.id),
-                purge_instance: purge_row.then_some(r.id),
-                purge_events_of: purge_events.then_some(r.id),
+                delete_jobs_of: purge.row.then_some(r.id),
+                purge_instance: purge.row.then_some(r.id),
+                purge_events_of: purge.events.then_some(r.id),
                 ..StepWrite::default()
             };
             store.commit(write).await?;

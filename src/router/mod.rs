@@ -14,6 +14,7 @@
 
 mod cleanup;
 pub use cleanup::Cleaned;
+use cleanup::Cleanups;
 mod index;
 mod jobs;
 mod partner;
@@ -33,12 +34,11 @@ use tokio::sync::oneshot;
 use tracing::{debug, warn};
 
 use crate::deploy::Registry;
-use crate::deploy::descriptor::{CleanupCategory, CleanupOn};
 use crate::deploy::package::PartnerEndpoint;
 use crate::deploy::registry::{ActivatedProcess, DeployListener, ProcessState};
 use crate::model::{ActivityKind, PartnerLinkId};
 use crate::runtime::data::Millis;
-use crate::runtime::state::{MexId, Role, Status};
+use crate::runtime::state::{MexId, Role};
 use crate::runtime::{Input, InvokeResult, PackageStylesheets, ProcessCtx, ReplyBody};
 use crate::store::SharedStore;
 use index::{Index, WaitKey};
@@ -862,7 +862,6 @@ impl Router {
     }
 }
 
-/// Whether a createInstance activity of the process accepts this partner link and operation.
 impl Deployed {
     /// The wait key a message to `pl`'s endpoint is routed on. When deploy.xml provides several
     /// partner links on one service and port, the message goes to the first of them that an
@@ -895,57 +894,22 @@ impl Deployed {
 
 /// Whether some receive, onMessage or onEvent of the process takes messages on `key`.
 fn receives(ctx: &ProcessCtx, key: &WaitKey) -> bool {
-    let on = |i: &crate::model::Inbound| {
-        i.partner_link == key.partner_link && i.operation.name == key.operation
-    };
     let p = &ctx.process;
-    p.activities.iter().any(|a| match &a.kind {
-        ActivityKind::Receive(r) => on(&r.inbound),
-        ActivityKind::Pick(pick) => pick.on_messages.iter().any(|m| on(&m.inbound)),
+    p.activities.iter().any(|a| takes(&a.kind, key))
+        || (p.scopes.iter()).any(|s| s.on_events.iter().any(|e| inbound_on(&e.inbound, key)))
+}
+
+/// Whether a receive or pick `kind` has an inbound on `key`.
+fn takes(kind: &ActivityKind, key: &WaitKey) -> bool {
+    match kind {
+        ActivityKind::Receive(r) => inbound_on(&r.inbound, key),
+        ActivityKind::Pick(p) => p.on_messages.iter().any(|m| inbound_on(&m.inbound, key)),
         _ => false,
-    }) || p
-        .scopes
-        .iter()
-        .any(|s| s.on_events.iter().any(|e| on(&e.inbound)))
+    }
 }
 
-/// The categories deploy.xml's `<cleanup>` elements delete when an instance ends.
-#[derive(Debug, Default)]
-struct Cleanups {
-    success: std::collections::BTreeSet<CleanupCategory>,
-    failure: std::collections::BTreeSet<CleanupCategory>,
-}
-
-impl Cleanups {
-    fn of(cleanups: &[crate::deploy::descriptor::Cleanup]) -> Self {
-        let mut out = Cleanups::default();
-        for c in cleanups {
-            // `<cleanup>` without `on` does nothing, as in ODE.
-            let (success, failure) = match c.on {
-                Some(CleanupOn::Success) => (true, false),
-                Some(CleanupOn::Failure) => (false, true),
-                Some(CleanupOn::Always) => (true, true),
-                None => (false, false),
-            };
-            if success {
-                out.success.extend(c.categories.iter().copied());
-            }
-            if failure {
-                out.failure.extend(c.categories.iter().copied());
-            }
-        }
-        out
-    }
-
-    /// What to delete for an instance that ended with `status`. Variables, messages and
-    /// correlations need nothing more: an ended instance's state is never stored.
-    fn for_end(&self, status: Status) -> &std::collections::BTreeSet<CleanupCategory> {
-        if status == Status::Completed {
-            &self.success
-        } else {
-            &self.failure
-        }
-    }
+fn inbound_on(i: &crate::model::Inbound, key: &WaitKey) -> bool {
+    i.partner_link == key.partner_link && i.operation.name == key.operation
 }
 
 /// For each provided partner link, the others provided on the same service and port.
@@ -971,21 +935,9 @@ fn shared_endpoints(
     out
 }
 
+/// Whether a createInstance activity of the process accepts this partner link and operation.
 fn starts(ctx: &ProcessCtx, key: &WaitKey) -> bool {
-    ctx.process
-        .start_activities
-        .iter()
-        .any(|a| match &ctx.process.activity(*a).kind {
-            ActivityKind::Receive(r) => {
-                r.inbound.partner_link == key.partner_link
-                    && r.inbound.operation.name == key.operation
-            }
-            ActivityKind::Pick(p) => p.on_messages.iter().any(|m| {
-                m.inbound.partner_link == key.partner_link
-                    && m.inbound.operation.name == key.operation
-            }),
-            _ => false,
-        })
+    (ctx.process.start_activities.iter()).any(|a| takes(&ctx.process.activity(*a).kind, key))
 }
 
 /// The address inside an endpoint reference (`sref:service-ref` or a bare `wsa:EndpointReference`).

@@ -10,7 +10,6 @@ use tracing::{debug, warn};
 
 use super::index::{self, Claim, WaitKey};
 use super::{Deployed, Early, RouteError, Router, lock};
-use crate::deploy::descriptor::CleanupCategory;
 use crate::runtime::data::Millis;
 use crate::runtime::state::{MexId, Status};
 use crate::runtime::{Effects, Input, InvokeOut, ReplyBody, ReplyOut, new_instance, step};
@@ -378,12 +377,12 @@ impl Router {
                 })
                 .collect();
             if ended {
-                let cleanup = d.cleanup.for_end(status);
-                if cleanup.contains(&CleanupCategory::Events) {
+                let purge = d.cleanup.for_end(status);
+                if purge.events {
                     write.events.clear();
                     write.purge_events_of = Some(id);
                 }
-                if cleanup.contains(&CleanupCategory::Instance) {
+                if purge.row {
                     write.purge_instance = Some(id);
                 }
             }

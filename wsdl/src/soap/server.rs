@@ -264,11 +264,7 @@ pub(super) fn read_message(
             continue;
         }
         let want = p.wire_name();
-        if let Some(j) = headers
-            .iter()
-            .enumerate()
-            .position(|(j, h)| !taken[j] && h.name == want)
-        {
+        if let Some(j) = (0..headers.len()).find(|&j| !taken[j] && headers[j].name == want) {
             taken[j] = true;
             slots[i] = Some(accessor_from_wire(p, headers[j].clone()));
         }
